@@ -1,0 +1,30 @@
+#ifndef HB_CLI_H
+#define HB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "healthbot.h"
+
+/* Options every subcommand that loads the library understands. */
+struct hb_cli_paths {
+	const char *content_dir;
+	const char *intents_dir;
+	const char *extra_content_dir;
+	const char *emergency_number;
+	const char *crisis_number;
+};
+
+/* Consumes --content/--intents/--extra-content/--emergency-number/
+ * --crisis-number at argv[*i]; true when it took one. */
+bool hb_cli_path_option(struct hb_cli_paths *paths, int argc, char **argv,
+		int *i);
+/* Loads the engine, printing a precise error on failure. */
+struct hb_engine *hb_cli_load(const struct hb_cli_paths *paths);
+int64_t hb_cli_now(void);
+
+int hb_cmd_ask(int argc, char **argv);
+int hb_cmd_chat(int argc, char **argv);
+int hb_cmd_check(int argc, char **argv);
+
+#endif

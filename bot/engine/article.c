@@ -1,0 +1,478 @@
+/*
+ * The Health Information Library export format, read as it is exported:
+ *
+ *   Health Information Library            <- provenance
+ *   All the content ... from Mayo Clinic   <- provenance (publisher)
+ *   < Back                                 <- end of the page header
+ *   Night leg cramps                       <- title
+ *   Definition                             <- heading: short, alone, no
+ *   Night leg cramps happen ...               closing punctuation
+ *   To relieve night leg cramps, try to:   <- lead-in of the list below
+ *     • Stretch the leg ...                <- list item
+ *   Content Last Updated: 02-Mar-2023
+ *   © 1998-2023 Mayo Foundation ...
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "article.h"
+#include "buf.h"
+#include "library.h"
+#include "text.h"
+#include "util.h"
+
+#define MAX_ARTICLE_BYTES (4 * 1024 * 1024)
+
+struct line {
+	char *s;
+	size_t len;
+	int no;
+};
+
+static char *trim(char *s, size_t *len)
+{
+	size_t n = *len;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		n--;
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+static const char *bullet_body(const char *s)
+{
+	static const char *const bullets[] = { "\xe2\x80\xa2", "\xc2\xb7", "- ", "* " };
+	for (size_t i = 0; i < sizeof(bullets) / sizeof(bullets[0]); i++) {
+		size_t n = strlen(bullets[i]);
+		if (strncmp(s, bullets[i], n) == 0) {
+			s += n;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static bool ends_with_punct(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	char c = s[len - 1];
+	return c == '.' || c == ':' || c == '?' || c == '!' || c == ';' || c == ',';
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool push_block(struct hb_section *sec, enum hb_block_type type,
+		const char *text, int line)
+{
+	struct hb_block *blocks = realloc(sec->blocks,
+			(sec->n_blocks + 1) * sizeof(*blocks));
+	if (!blocks)
+		return false;
+	sec->blocks = blocks;
+	struct hb_block *b = &blocks[sec->n_blocks];
+	*b = (struct hb_block){ .type = type, .line = line };
+	if (text && !(b->text = strdup(text)))
+		return false;
+	sec->n_blocks++;
+	return true;
+}
+
+static bool push_item(struct hb_block *b, const char *text)
+{
+	char **items = realloc(b->items, (b->n_items + 1) * sizeof(*items));
+	if (!items)
+		return false;
+	b->items = items;
+	if (!(items[b->n_items] = strdup(text)))
+		return false;
+	b->n_items++;
+	return true;
+}
+
+static struct hb_section *push_section(struct hb_article *a, const char *heading,
+		int line)
+{
+	struct hb_section *secs = realloc(a->sections,
+			(a->n_sections + 1) * sizeof(*secs));
+	if (!secs)
+		return NULL;
+	a->sections = secs;
+	struct hb_section *s = &secs[a->n_sections];
+	*s = (struct hb_section){ .line = line };
+	if (!(s->heading = strdup(heading)))
+		return NULL;
+	a->n_sections++;
+	return s;
+}
+
+static bool push_string(char ***list, size_t *n, const char *s)
+{
+	char **l = realloc(*list, (*n + 1) * sizeof(*l));
+	if (!l)
+		return false;
+	*list = l;
+	if (!(l[*n] = strdup(s)))
+		return false;
+	(*n)++;
+	return true;
+}
+
+/* "All the content of the library is provided from Mayo Clinic in English." */
+static char *publisher_from(const char *line)
+{
+	const char *p = strstr(line, "provided from ");
+	if (!p)
+		p = strstr(line, "provided by ");
+	if (!p)
+		return NULL;
+	p = strchr(p, ' ') + 1;
+	p = strchr(p, ' ') + 1;
+	const char *end = strstr(p, " in ");
+	if (!end)
+		end = p + strcspn(p, ".");
+	return strndup(p, (size_t)(end - p));
+}
+
+static int64_t days_from_civil(int y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's algorithm: exact for the proleptic Gregorian calendar */
+	y -= m <= 2;
+	const int era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t hb_article_parse_date(const char *s)
+{
+	static const char *const months[] = { "jan", "feb", "mar", "apr", "may",
+		"jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+	int d, y;
+	char mon[4];
+	if (sscanf(s, "%2d-%3[A-Za-z]-%4d", &d, mon, &y) != 3)
+		return -1;
+	for (unsigned m = 0; m < 12; m++) {
+		if (strcasecmp(mon, months[m]) == 0 && d >= 1 && d <= 31)
+			return days_from_civil(y, m + 1, (unsigned)d);
+	}
+	return -1;
+}
+
+/* Topic names from "They're also called nocturnal leg cramps." */
+static bool add_also_called(struct hb_article *a, const char *text)
+{
+	static const char *const markers[] = { "also called ", "also known as " };
+	for (size_t m = 0; m < 2; m++) {
+		const char *p = strstr(text, markers[m]);
+		if (!p)
+			continue;
+		p += strlen(markers[m]);
+		size_t n = strcspn(p, ".;()");
+		char *names = strndup(p, n);
+		if (!names)
+			return false;
+		/* "A, B or C" -> A | B | C */
+		char *save = NULL;
+		for (char *tok = strtok_r(names, ",", &save); tok;
+				tok = strtok_r(NULL, ",", &save)) {
+			char *or = strstr(tok, " or ");
+			if (or)
+				*or = '\0';
+			const char *parts[2] = { tok, or ? or + 4 : NULL };
+			for (size_t i = 0; i < 2; i++) {
+				if (!parts[i])
+					continue;
+				const char *s = parts[i];
+				while (*s == ' ')
+					s++;
+				if (strncmp(s, "and ", 4) == 0)
+					s += 4;
+				if (*s && !hb_article_add_topic(a, s)) {
+					free(names);
+					return false;
+				}
+			}
+		}
+		free(names);
+	}
+	return true;
+}
+
+bool hb_article_add_topic(struct hb_article *a, const char *name)
+{
+	struct hb_phrase phrase;
+	if (!hb_phrase_init(&phrase, name))
+		return false;
+	if (phrase.n_stems == 0) {
+		hb_phrase_finish(&phrase);
+		return true;
+	}
+	for (size_t i = 0; i < a->n_topics; i++) {
+		if (strcmp(a->topics[i].name, phrase.name) == 0) {
+			hb_phrase_finish(&phrase);
+			return true;
+		}
+	}
+	struct hb_phrase *t = realloc(a->topics, (a->n_topics + 1) * sizeof(*t));
+	if (!t) {
+		hb_phrase_finish(&phrase);
+		return false;
+	}
+	a->topics = t;
+	t[a->n_topics++] = phrase;
+	return true;
+}
+
+static bool parse(struct hb_article *a, char *data, size_t size,
+		struct hb_error *err)
+{
+	enum { HEADER, TITLE, BODY, FOOTER } state = HEADER;
+	bool saw_back = strstr(data, "\n< Back") != NULL || strncmp(data, "< Back", 6) == 0;
+	struct hb_section *sec = NULL;
+	struct hb_block *list = NULL; /* the list still taking items */
+	struct line *lines = NULL;
+	size_t n_lines = 0;
+	bool ok = false;
+
+	/* split first: a heading is known by the blank line after it */
+	for (char *p = data, *end = data + size; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct line *l = realloc(lines, (n_lines + 1) * sizeof(*l));
+		if (!l)
+			goto oom;
+		lines = l;
+		lines[n_lines].s = trim(p, &len);
+		lines[n_lines].len = len;
+		lines[n_lines].no = (int)n_lines + 1;
+		n_lines++;
+		p = nl ? nl + 1 : end;
+	}
+
+	for (size_t i = 0; i < n_lines; i++) {
+		char *s = lines[i].s;
+		size_t len = lines[i].len;
+		int no = lines[i].no;
+		if (len == 0)
+			continue;
+		if (state == HEADER) {
+			if (strcmp(s, "< Back") == 0) {
+				state = TITLE;
+				continue;
+			}
+			if (saw_back) {
+				if (!a->publisher)
+					a->publisher = publisher_from(s);
+				if (!push_string(&a->provenance, &a->n_provenance, s))
+					goto oom;
+				continue;
+			}
+			state = TITLE;
+		}
+		if (state == TITLE) {
+			if (!(a->title = strdup(s)))
+				goto oom;
+			if (!hb_article_add_topic(a, s))
+				goto oom;
+			state = BODY;
+			continue;
+		}
+		if (starts_with(s, "Content Last Updated:")) {
+			const char *d = s + strlen("Content Last Updated:");
+			while (*d == ' ')
+				d++;
+			if (!(a->updated = strdup(d)))
+				goto oom;
+			a->updated_days = hb_article_parse_date(d);
+			if (a->updated_days < 0) {
+				hb_error_set(err, a->path, "Content Last Updated", no, 1,
+					"unreadable date \"%s\" (expected DD-Mon-YYYY)", d);
+				goto out;
+			}
+			state = FOOTER;
+			list = NULL;
+			continue;
+		}
+		if (strncmp(s, "\xc2\xa9", 2) == 0 || starts_with(s, "(c) ") ||
+				starts_with(s, "Copyright")) {
+			free(a->copyright);
+			if (!(a->copyright = strdup(s)))
+				goto oom;
+			state = FOOTER;
+			continue;
+		}
+		if (state == FOOTER) {
+			hb_error_set(err, a->path, "", no, 1,
+				"text after the Content Last Updated line");
+			goto out;
+		}
+		const char *item = bullet_body(s);
+		if (item) {
+			if (!sec) {
+				hb_error_set(err, a->path, "", no, 1,
+					"list item before the first section heading");
+				goto out;
+			}
+			if (!list) {
+				struct hb_block *prev = sec->n_blocks ?
+					&sec->blocks[sec->n_blocks - 1] : NULL;
+				if (prev && prev->type == HB_BLOCK_PARAGRAPH &&
+						prev->text && prev->text[strlen(prev->text) - 1] == ':') {
+					prev->type = HB_BLOCK_LIST;
+				} else if (!push_block(sec, HB_BLOCK_LIST, NULL, no)) {
+					goto oom;
+				}
+				list = &sec->blocks[sec->n_blocks - 1];
+			}
+			if (*item && !push_item(list, item))
+				goto oom;
+			continue;
+		}
+		list = NULL;
+		bool alone = (i + 1 >= n_lines || lines[i + 1].len == 0) &&
+			(i == 0 || lines[i - 1].len == 0);
+		if (alone && len <= 80 && !ends_with_punct(s, len)) {
+			if (!(sec = push_section(a, s, no)))
+				goto oom;
+			continue;
+		}
+		if (!sec) {
+			/* an introduction before any heading */
+			if (!(sec = push_section(a, "Overview", no)))
+				goto oom;
+		}
+		if (!push_block(sec, HB_BLOCK_PARAGRAPH, s, no))
+			goto oom;
+		if (!add_also_called(a, s))
+			goto oom;
+	}
+
+	if (!a->title) {
+		hb_error_set(err, a->path, "", 0, 0, "no title: the file is empty");
+		goto out;
+	}
+	if (a->n_sections == 0) {
+		hb_error_set(err, a->path, "", 0, 0, "no sections after the title");
+		goto out;
+	}
+	for (size_t i = 0; i < a->n_sections; i++) {
+		if (a->sections[i].n_blocks == 0) {
+			hb_error_set(err, a->path, a->sections[i].heading,
+				a->sections[i].line, 1, "section has no text");
+			goto out;
+		}
+	}
+	if (!a->updated) {
+		hb_error_set(err, a->path, "", n_lines, 0,
+			"no \"Content Last Updated:\" line");
+		goto out;
+	}
+	if (!a->publisher && !(a->publisher = strdup("Health Information Library")))
+		goto oom;
+	ok = true;
+	goto out;
+oom:
+	hb_error_set(err, a->path, "", 0, 0, "out of memory");
+out:
+	free(lines);
+	return ok;
+}
+
+bool hb_article_load(struct hb_article *a, const char *path, const char *id,
+		struct hb_error *err)
+{
+	char *data = NULL;
+	size_t size = 0;
+	*a = (struct hb_article){ .updated_days = -1 };
+	if (!(a->path = strdup(path)) || !(a->id = strdup(id))) {
+		hb_error_set(err, path, "", 0, 0, "out of memory");
+		goto fail;
+	}
+	if (!hb_read_file(path, MAX_ARTICLE_BYTES, &data, &size, err))
+		goto fail;
+	/* exports are UTF-8 text; refuse anything else with its position */
+	for (size_t i = 0, line = 1, col = 1; i < size;) {
+		unsigned cp;
+		size_t n = data[i] ? hb_text_utf8_decode((unsigned char *)data + i,
+				size - i, &cp) : 0;
+		if (n == 0) {
+			hb_error_set(err, path, "", (int)line, (int)col,
+				data[i] ? "invalid UTF-8" : "NUL byte in text");
+			goto fail;
+		}
+		if (data[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+		i += n;
+	}
+	/* skip a UTF-8 byte order mark */
+	char *text = data;
+	if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		size -= 3;
+	}
+	if (!parse(a, text, size, err))
+		goto fail;
+	free(data);
+	return true;
+fail:
+	free(data);
+	hb_article_finish(a);
+	return false;
+}
+
+void hb_article_finish(struct hb_article *a)
+{
+	free(a->id);
+	free(a->path);
+	free(a->title);
+	for (size_t i = 0; i < a->n_provenance; i++)
+		free(a->provenance[i]);
+	free(a->provenance);
+	free(a->publisher);
+	free(a->updated);
+	free(a->copyright);
+	for (size_t i = 0; i < a->n_topics; i++)
+		hb_phrase_finish(&a->topics[i]);
+	free(a->topics);
+	for (size_t i = 0; i < a->n_sections; i++) {
+		struct hb_section *s = &a->sections[i];
+		for (size_t j = 0; j < s->n_blocks; j++) {
+			free(s->blocks[j].text);
+			for (size_t k = 0; k < s->blocks[j].n_items; k++)
+				free(s->blocks[j].items[k]);
+			free(s->blocks[j].items);
+		}
+		free(s->blocks);
+		free(s->heading);
+	}
+	free(a->sections);
+	*a = (struct hb_article){ .updated_days = -1 };
+}
+
+const struct hb_section *hb_article_section(const struct hb_article *a,
+		const char *heading)
+{
+	for (size_t i = 0; i < a->n_sections; i++) {
+		if (strcasecmp(a->sections[i].heading, heading) == 0)
+			return &a->sections[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,273 @@
+/*
+ * `healthbot check`: the library validated as a content editor needs it,
+ * and the utterance set run as a clinical reviewer reads it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "classify.h"
+#include "library.h"
+#include "reply.h"
+#include "text.h"
+
+struct checker {
+	const struct hb_engine *e;
+	hb_check_print_fn print;
+	void *data;
+	struct hb_check_report *r;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct checker *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->print(c->data, line);
+}
+
+static bool target_anywhere(const struct hb_engine *e, const struct hb_target *t)
+{
+	for (size_t a = 0; a < e->n_articles; a++) {
+		if (hb_target_resolves(t, &e->articles[a]))
+			return true;
+	}
+	return false;
+}
+
+static void check_targets(struct checker *c)
+{
+	const struct hb_engine *e = c->e;
+	for (size_t i = 0; i < e->n_intents; i++) {
+		const struct hb_intent *in = &e->intents[i];
+		for (size_t t = 0; t < in->n_targets; t++) {
+			if (target_anywhere(e, &in->targets[t]))
+				continue;
+			c->r->errors++;
+			say(c, "error: %s: intent %s: target %zu (section \"%s\"%s%s%s) "
+				"is in no article", in->file, in->id, t + 1,
+				in->targets[t].sections[0],
+				in->targets[t].n_contains ? ", contains \"" : "",
+				in->targets[t].n_contains ? in->targets[t].contains[0] : "",
+				in->targets[t].n_contains ? "\"" : "");
+		}
+	}
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		const struct hb_redflag *rf = &e->redflags[i];
+		if (rf->has_passage && !target_anywhere(e, &rf->passage)) {
+			c->r->errors++;
+			say(c, "error: %s: red flag %s: passage (section \"%s\") is in "
+				"no article", rf->file, rf->id, rf->passage.sections[0]);
+		}
+	}
+}
+
+struct tally {
+	char label[64];
+	int hits, misses;
+};
+
+struct utterance {
+	char *kind, *expected, *message;
+	int line;
+};
+
+static size_t parse_utterances(char *data, size_t len, struct utterance **out,
+		struct checker *c, const char *name)
+{
+	struct utterance *list = NULL;
+	size_t n = 0;
+	int line = 0;
+	for (char *p = data, *end = data + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *s = p;
+		if (nl)
+			*nl = '\0';
+		p = nl ? nl + 1 : end;
+		line++;
+		size_t l = strlen(s);
+		if (l && s[l - 1] == '\r')
+			s[--l] = '\0';
+		if (!l || s[0] == '#')
+			continue;
+		char *t1 = strchr(s, '\t');
+		char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t2) {
+			c->r->errors++;
+			say(c, "error: %s:%d: expected KIND<TAB>EXPECTED<TAB>MESSAGE",
+				name, line);
+			continue;
+		}
+		*t1 = *t2 = '\0';
+		struct utterance *u = realloc(list, (n + 1) * sizeof(*u));
+		if (!u)
+			break;
+		list = u;
+		list[n++] = (struct utterance){ s, t1 + 1, t2 + 1, line };
+	}
+	*out = list;
+	return n;
+}
+
+static struct tally *tally_for(struct tally **t, size_t *n, const char *kind,
+		const char *label)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "%s/%s", kind, label);
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*t)[i].label, key) == 0)
+			return &(*t)[i];
+	}
+	struct tally *nt = realloc(*t, (*n + 1) * sizeof(*nt));
+	if (!nt)
+		return NULL;
+	*t = nt;
+	nt[*n] = (struct tally){0};
+	snprintf(nt[*n].label, sizeof(nt[*n].label), "%s", key);
+	return &nt[(*n)++];
+}
+
+static const char *got_label(const struct hb_reply *r)
+{
+	if (r->kind == HB_REPLY_ESCALATION)
+		return r->category ? r->category : "-";
+	if (r->kind == HB_REPLY_FALLBACK)
+		return "-";
+	return r->intent ? r->intent : "-";
+}
+
+static void run_utterances(struct checker *c, struct utterance *u, size_t n,
+		const char *name)
+{
+	const struct hb_engine *e = c->e;
+	struct tally *tallies = NULL;
+	size_t n_tallies = 0;
+	/* which patterns ever matched, to warn about dead ones */
+	for (size_t i = 0; i < n; i++) {
+		struct hb_reply r;
+		if (!hb_engine_reply(e, NULL, NULL, u[i].message,
+				strlen(u[i].message), 0, &r))
+			continue;
+		c->r->utterances++;
+		const char *got = got_label(&r);
+		bool kind_ok = strcmp(hb_reply_kind_str(r.kind), u[i].kind) == 0;
+		bool ok = kind_ok && strcmp(got, u[i].expected) == 0;
+		if (strcmp(u[i].kind, "escalation") == 0) {
+			c->r->redflag_total++;
+			if (r.kind == HB_REPLY_ESCALATION)
+				c->r->redflag_hits++;
+		}
+		struct tally *t = tally_for(&tallies, &n_tallies, u[i].kind,
+				u[i].expected);
+		if (t) {
+			if (ok)
+				t->hits++;
+			else
+				t->misses++;
+		}
+		if (!ok) {
+			c->r->utterance_failures++;
+			say(c, "FAIL %s:%d: expected %s/%s, got %s/%s (rule %s): %s",
+				name, u[i].line, u[i].kind, u[i].expected,
+				hb_reply_kind_str(r.kind), got, r.rule ? r.rule : "-",
+				u[i].message);
+		}
+		hb_reply_finish(&r);
+	}
+	say(c, "%-36s %5s %6s", "expected", "hits", "misses");
+	for (size_t i = 0; i < n_tallies; i++)
+		say(c, "%-36s %5d %6d", tallies[i].label, tallies[i].hits,
+			tallies[i].misses);
+	free(tallies);
+
+	/* which patterns ever matched, to warn about dead ones: on the text
+	 * each kind of pattern really sees */
+	pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+	struct hb_analysis *an = calloc(n ? n : 1, sizeof(*an));
+	for (size_t k = 0; an && md && k < n; k++) {
+		hb_analysis_init(&an[k]);
+		an[k].md = pcre2_match_data_create(16, NULL);
+		hb_text_normalize(u[k].message, strlen(u[k].message), &an[k].norm);
+		if (an[k].md)
+			hb_classify_question(e, &an[k]);
+	}
+	for (size_t i = 0; an && md && i < e->n_intents + e->n_smalltalk + e->n_redflags; i++) {
+		const struct hb_patterns *ps;
+		const char *kind, *file;
+		bool raw = false;
+		if (i < e->n_intents) {
+			ps = &e->intents[i].patterns;
+			kind = "intent";
+			file = e->intents[i].file;
+		} else if (i < e->n_intents + e->n_smalltalk) {
+			ps = &e->smalltalk[i - e->n_intents].patterns;
+			kind = "smalltalk";
+			file = e->smalltalk[i - e->n_intents].file;
+		} else {
+			ps = &e->redflags[i - e->n_intents - e->n_smalltalk].patterns;
+			kind = "redflag";
+			file = e->redflags[i - e->n_intents - e->n_smalltalk].file;
+			raw = true;
+		}
+		for (size_t j = 0; j < ps->n; j++) {
+			bool hit = false;
+			for (size_t k = 0; k < n && !hit; k++) {
+				const struct hb_buf *b = raw ? &an[k].norm : &an[k].text;
+				hit = hb_pattern_matches(e, &ps->items[j],
+						b->data ? b->data : "", b->len, md);
+			}
+			if (!hit) {
+				c->r->warnings++;
+				say(c, "warning: %s: %s %s matches no utterance: %s", file,
+					kind, ps->items[j].id, ps->items[j].source);
+			}
+		}
+	}
+	for (size_t k = 0; an && k < n; k++)
+		hb_analysis_finish(&an[k]);
+	free(an);
+	pcre2_match_data_free(md);
+}
+
+bool hb_engine_check(const struct hb_engine *e, const char *utterances,
+		size_t len, const char *name, int max_age_days, int64_t today,
+		hb_check_print_fn print, void *data, struct hb_check_report *report)
+{
+	struct checker c = { e, print, data, report };
+	*report = (struct hb_check_report){0};
+	say(&c, "library: %zu article(s), %zu intent(s), %zu red flag(s), "
+		"%zu small-talk, %zu lexicon entries, %zu known words",
+		e->n_articles, e->n_intents, e->n_redflags, e->n_smalltalk,
+		e->n_lexicon, e->words.n_words);
+	check_targets(&c);
+	for (size_t i = 0; i < e->n_articles; i++) {
+		const struct hb_article *a = &e->articles[i];
+		if (max_age_days > 0 && today - a->updated_days > max_age_days) {
+			report->warnings++;
+			say(&c, "warning: %s: content last updated %s, over %d days ago",
+				a->path, a->updated, max_age_days);
+		}
+	}
+	if (utterances) {
+		char *copy = malloc(len + 1);
+		struct utterance *u = NULL;
+		if (!copy)
+			return false;
+		memcpy(copy, utterances, len);
+		copy[len] = '\0';
+		size_t n = parse_utterances(copy, len, &u, &c, name);
+		run_utterances(&c, u, n, name);
+		say(&c, "utterances: %d run, %d failed; red-flag recall %d/%d",
+			report->utterances, report->utterance_failures,
+			report->redflag_hits, report->redflag_total);
+		free(u);
+		free(copy);
+	}
+	return report->errors == 0 && report->utterance_failures == 0 &&
+		report->redflag_hits == report->redflag_total;
+}

@@ -1,0 +1,273 @@
+/*
+ * Classification: what a message is about and what it asks.
+ *
+ * Order matters for safety: red flags run on the normalized text before
+ * anything else and nothing later can overrule them. Question intents then
+ * run on the text as rewritten by the lexicon, so they can be written in
+ * the articles' own words.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "text.h"
+
+void hb_analysis_init(struct hb_analysis *an)
+{
+	*an = (struct hb_analysis){ .topic = -1, .evidence = -1 };
+	hb_buf_init(&an->norm);
+	hb_buf_init(&an->text);
+}
+
+void hb_analysis_finish(struct hb_analysis *an)
+{
+	hb_buf_finish(&an->norm);
+	hb_buf_finish(&an->text);
+	pcre2_match_data_free(an->md);
+	an->md = NULL;
+}
+
+static void add_candidate(struct hb_analysis *an, const char *kind,
+		const char *id, const char *pattern, int score)
+{
+	/* keep the best HB_MAX_CANDIDATES by score, stable for ties */
+	size_t n = an->n_candidates;
+	if (n == HB_MAX_CANDIDATES) {
+		if (an->candidates[n - 1].score >= score)
+			return;
+		n--;
+	}
+	size_t i = n;
+	while (i > 0 && an->candidates[i - 1].score < score) {
+		an->candidates[i] = an->candidates[i - 1];
+		i--;
+	}
+	an->candidates[i] = (struct hb_candidate){ kind, id, pattern, score };
+	an->n_candidates = n + 1;
+}
+
+bool hb_pattern_matches(const struct hb_engine *e, const struct hb_pattern *p,
+		const char *text, size_t len, pcre2_match_data *md)
+{
+	int rc = pcre2_match(p->re, (PCRE2_SPTR)text, len, 0, 0, md, e->match_ctx);
+	/* PCRE2_ERROR_MATCHLIMIT and friends: a hostile message is no match */
+	return rc >= 0;
+}
+
+bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
+{
+	const char *text = an->norm.data ? an->norm.data : "";
+	size_t len = an->norm.len;
+	if (e->redflag_re) {
+		int rc = pcre2_match(e->redflag_re, (PCRE2_SPTR)text, len, 0, 0,
+				an->md, e->match_ctx);
+		/* only a clean "no match" may skip the rules; a limit hit or
+		 * any other error falls through to the full scan */
+		if (rc == PCRE2_ERROR_NOMATCH && !an->explain)
+			return false;
+	}
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		const struct hb_redflag *rf = &e->redflags[i];
+		for (size_t j = 0; j < rf->patterns.n; j++) {
+			const struct hb_pattern *p = &rf->patterns.items[j];
+			if (!hb_pattern_matches(e, p, text, len, an->md))
+				continue;
+			add_candidate(an, "redflag", rf->id, p->source, p->weight);
+			/* crisis wins: its reply carries the emergency number too */
+			if (!an->redflag || (rf->severity == HB_SEVERITY_CRISIS &&
+					an->redflag->severity != HB_SEVERITY_CRISIS)) {
+				an->redflag = rf;
+				an->redflag_pattern = p;
+			}
+			if (!an->explain)
+				break;
+		}
+		if (an->redflag && an->redflag->severity == HB_SEVERITY_CRISIS &&
+				!an->explain)
+			break;
+	}
+	return an->redflag != NULL;
+}
+
+static void rewrite(const struct hb_engine *e, struct hb_analysis *an)
+{
+	const char *s = an->norm.data ? an->norm.data : "";
+	size_t len = an->norm.len, off = 0;
+	hb_buf_reset(&an->text);
+	while (e->lexicon_re && off < len) {
+		int rc = pcre2_match(e->lexicon_re, (PCRE2_SPTR)s, len, off, 0,
+				an->md, e->match_ctx);
+		if (rc < 0)
+			break;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(an->md);
+		PCRE2_SPTR mark = pcre2_get_mark(an->md);
+		size_t idx = mark ? (size_t)strtoul((const char *)mark, NULL, 10) : 0;
+		hb_buf_append(&an->text, s + off, ov[0] - off);
+		if (mark && idx < e->n_lexicon) {
+			hb_buf_append(&an->text, e->lexicon[idx].canonical,
+				e->lexicon[idx].canonical_len);
+		} else {
+			hb_buf_append(&an->text, s + ov[0], ov[1] - ov[0]);
+		}
+		if (ov[1] == ov[0]) {
+			if (ov[0] >= len)
+				break;
+			hb_buf_putc(&an->text, s[ov[0]]);
+			off = ov[0] + 1;
+		} else {
+			off = ov[1];
+		}
+	}
+	hb_buf_append(&an->text, s + off, len - off);
+}
+
+struct words_ctx {
+	const struct hb_engine *engine;
+	struct hb_analysis *an;
+	/* stems of the message, for topic names spanning several words */
+	const struct hb_word *words[HB_MAX_WORDS];
+	size_t n;
+	uint32_t evidence_article;
+	size_t evidence_count;
+	bool evidence_tie;
+};
+
+/* The closest known word within one edit, so "cramsp" still means
+ * "cramp". Only words of about the same length can be that close. */
+static const struct hb_word *correct(const struct hb_engine *e,
+		const char *stem, size_t len)
+{
+	const struct hb_wordmap *m = &e->words;
+	if (len < 4 || len > HB_MAX_STEM)
+		return NULL;
+	for (size_t l = len - 1; l <= len + 1 && l <= HB_MAX_STEM; l++) {
+		for (size_t i = 0; i < m->n_by_len[l]; i++) {
+			const struct hb_word *w = &m->words[m->by_len[l][i]];
+			if (hb_text_distance(stem, len, w->stem, l, 1) <= 1)
+				return w;
+		}
+	}
+	return NULL;
+}
+
+static bool has_digit(const char *w, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (w[i] >= '0' && w[i] <= '9')
+			return true;
+	}
+	return false;
+}
+
+static bool see_word(void *data, const char *word, size_t len, size_t off)
+{
+	struct words_ctx *ctx = data;
+	char stem[HB_MAX_STEM * 4 + 8];
+	const struct hb_word *w = NULL;
+	if (ctx->n >= HB_MAX_WORDS)
+		return false;
+	if (len < sizeof(stem)) {
+		size_t n = hb_text_stem(word, len, stem);
+		w = hb_wordmap_get(&ctx->engine->words, stem, n);
+		if (!w && !has_digit(word, len) && len >= 3) {
+			w = correct(ctx->engine, stem, n);
+			if (!w)
+				ctx->an->unknown++;
+		}
+	} else {
+		ctx->an->unknown++;
+	}
+	ctx->words[ctx->n++] = w;
+	/* a word only one article uses points at that article */
+	if (w && !w->everyday && w->n_articles == 1) {
+		uint32_t a = w->articles[0];
+		if (ctx->evidence_count && a != ctx->evidence_article)
+			ctx->evidence_tie = true;
+		ctx->evidence_article = a;
+		ctx->evidence_count++;
+	}
+	return true;
+}
+
+/* The longest topic name found as a run of message words wins. */
+static void find_topic(const struct hb_engine *e, struct words_ctx *ctx)
+{
+	struct hb_analysis *an = ctx->an;
+	for (size_t i = 0; i < ctx->n; i++) {
+		const struct hb_word *w = ctx->words[i];
+		if (!w)
+			continue;
+		for (size_t r = 0; r < w->n_starts; r++) {
+			const struct hb_article *a = &e->articles[w->starts[r].article];
+			const struct hb_phrase *p = &a->topics[w->starts[r].topic];
+			size_t k = 1;
+			while (k < p->n_stems && i + k < ctx->n && ctx->words[i + k] &&
+					strcmp(ctx->words[i + k]->stem, p->stems[k]) == 0)
+				k++;
+			if (k == p->n_stems && k > an->topic_len) {
+				an->topic = (long)w->starts[r].article;
+				an->topic_len = k;
+			}
+		}
+	}
+}
+
+bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
+{
+	struct words_ctx ctx = { .engine = e, .an = an };
+	rewrite(e, an);
+	if (an->text.oom)
+		return false;
+	const char *text = an->text.data ? an->text.data : "";
+	size_t len = an->text.len;
+
+	hb_text_words(text, len, see_word, &ctx);
+	an->n_words = ctx.n;
+	find_topic(e, &ctx);
+	if (ctx.evidence_count && !ctx.evidence_tie)
+		an->evidence = (long)ctx.evidence_article;
+	if (an->topic >= 0 && an->explain)
+		add_candidate(an, "topic", e->articles[an->topic].id, NULL,
+			(int)an->topic_len);
+
+	for (size_t i = 0; i < e->n_intents; i++) {
+		const struct hb_intent *in = &e->intents[i];
+		const struct hb_pattern *best = NULL;
+		for (size_t j = 0; j < in->patterns.n; j++) {
+			const struct hb_pattern *p = &in->patterns.items[j];
+			/* a weaker pattern cannot change the outcome */
+			if (best && p->weight <= best->weight && !an->explain)
+				continue;
+			if (!an->explain && an->intent && p->weight < an->intent_score)
+				continue;
+			if (hb_pattern_matches(e, p, text, len, an->md) &&
+					(!best || p->weight > best->weight))
+				best = p;
+		}
+		if (!best)
+			continue;
+		if (an->explain)
+			add_candidate(an, "intent", in->id, best->source, best->weight);
+		if (!an->intent || best->weight > an->intent_score) {
+			an->intent = in;
+			an->intent_pattern = best;
+			an->intent_score = best->weight;
+		}
+	}
+	for (size_t i = 0; i < e->n_smalltalk && (!an->intent || an->explain); i++) {
+		const struct hb_smalltalk *st = &e->smalltalk[i];
+		for (size_t j = 0; j < st->patterns.n; j++) {
+			const struct hb_pattern *p = &st->patterns.items[j];
+			if (!hb_pattern_matches(e, p, text, len, an->md))
+				continue;
+			if (an->explain)
+				add_candidate(an, "smalltalk", st->id, p->source, p->weight);
+			if (!an->smalltalk) {
+				an->smalltalk = st;
+				an->smalltalk_pattern = p;
+			}
+			break;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,44 @@
+#ifndef HB_CLASSIFY_H
+#define HB_CLASSIFY_H
+
+#include "buf.h"
+#include "library.h"
+
+#define HB_MAX_WORDS 1024
+
+/* Everything the engine learns from one message, before it composes. */
+struct hb_analysis {
+	struct hb_buf norm;      /* normalized message: red flags see this */
+	struct hb_buf text;      /* after the lexicon: intents see this */
+	pcre2_match_data *md;
+	bool explain;            /* collect every candidate, not just winners */
+
+	const struct hb_redflag *redflag;
+	const struct hb_pattern *redflag_pattern;
+
+	const struct hb_intent *intent;
+	const struct hb_pattern *intent_pattern;
+	int intent_score;
+	const struct hb_smalltalk *smalltalk;
+	const struct hb_pattern *smalltalk_pattern;
+
+	long topic;              /* article named in the message, or -1 */
+	size_t topic_len;        /* words in the matched name */
+	long evidence;           /* article the message's words point to, or -1 */
+	size_t unknown;          /* words no article, topic or vocabulary knows */
+	size_t n_words;
+
+	size_t n_candidates;
+	struct hb_candidate candidates[HB_MAX_CANDIDATES];
+};
+
+void hb_analysis_init(struct hb_analysis *an);
+void hb_analysis_finish(struct hb_analysis *an);
+/* Red flags only; true when one matched. */
+bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an);
+/* Lexicon, words, topics, intents and small talk. */
+bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an);
+bool hb_pattern_matches(const struct hb_engine *e, const struct hb_pattern *p,
+		const char *text, size_t len, pcre2_match_data *md);
+
+#endif

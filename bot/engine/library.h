@@ -1,0 +1,213 @@
+#ifndef HB_LIBRARY_H
+#define HB_LIBRARY_H
+
+/* The loaded, immutable library: articles and everything from intents/. */
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "healthbot.h"
+
+enum hb_block_type {
+	HB_BLOCK_PARAGRAPH,
+	HB_BLOCK_LIST,
+};
+
+struct hb_block {
+	enum hb_block_type type;
+	char *text;    /* paragraph, or the list's lead-in line (may be NULL) */
+	char **items;  /* list items, without the bullet */
+	size_t n_items;
+	int line;
+};
+
+struct hb_section {
+	char *heading;
+	struct hb_block *blocks;
+	size_t n_blocks;
+	int line;
+};
+
+/* A word sequence, stemmed, for matching names against messages. */
+struct hb_phrase {
+	char *name;   /* as written, lower case */
+	char **stems;
+	size_t n_stems;
+};
+
+struct hb_article {
+	char *id;
+	char *path;
+	char *title;
+	char **provenance;
+	size_t n_provenance;
+	char *publisher;
+	char *updated;
+	int64_t updated_days; /* days since 1970-01-01, -1 when unparsable */
+	char *copyright;
+	struct hb_phrase *topics;
+	size_t n_topics;
+	struct hb_section *sections;
+	size_t n_sections;
+};
+
+struct hb_pattern {
+	char *id;      /* "<entry>#<n>" */
+	char *source;
+	pcre2_code *re;
+	int weight;
+};
+
+struct hb_patterns {
+	struct hb_pattern *items;
+	size_t n;
+};
+
+struct hb_target {
+	char *article;     /* NULL: any article */
+	char **sections;
+	size_t n_sections;
+	char **contains;   /* NULL: whole section */
+	size_t n_contains;
+	size_t first;      /* 0: all blocks */
+};
+
+struct hb_intent {
+	char *id;
+	char *file;
+	char *description;
+	enum hb_severity severity;
+	bool fallback;
+	bool about;
+	struct hb_patterns patterns;
+	struct hb_target *targets;
+	size_t n_targets;
+};
+
+struct hb_redflag {
+	char *id;
+	char *file;
+	char *category;
+	enum hb_severity severity;
+	struct hb_patterns patterns;
+	struct hb_target passage;
+	bool has_passage;
+};
+
+struct hb_smalltalk {
+	char *id;
+	char *file;
+	struct hb_patterns patterns;
+	char *reply;
+};
+
+struct hb_lexeme {
+	char *id;
+	char *canonical;
+	size_t canonical_len;
+};
+
+/* What the library knows about one stemmed word. */
+struct hb_word {
+	char *stem;
+	bool everyday;        /* in the vocabulary list */
+	bool lexical;         /* in a topic name or a lexicon canonical term */
+	uint32_t *articles;   /* articles whose text uses it */
+	size_t n_articles;
+	struct hb_topic_ref { uint32_t article, topic; } *starts; /* topic names
+	                                                           * starting here */
+	size_t n_starts;
+};
+
+/* stem -> struct hb_word, open addressing. */
+struct hb_wordmap {
+	struct hb_word *words;
+	size_t n_words;
+	uint32_t *slots; /* index + 1, 0 when empty */
+	size_t cap;
+	uint32_t **by_len; /* word indices bucketed by stem length, for typos */
+	size_t *n_by_len;
+};
+
+#define HB_MAX_STEM 32
+
+/* A set of strings with O(1) lookup (open addressing). */
+struct hb_strset {
+	char **slots;
+	size_t cap;
+	size_t count;
+};
+
+enum hb_wording {
+	HB_WORD_ESCALATION_EMERGENCY,
+	HB_WORD_ESCALATION_CRISIS,
+	HB_WORD_FALLBACK,
+	HB_WORD_FALLBACK_SECTION,
+	HB_WORD_TOO_LONG,
+	HB_WORD_EMPTY,
+	HB_WORD_DISCLAIMER,
+	HB_WORD_SOURCE,
+	HB_WORD_COUNT,
+};
+
+struct hb_engine {
+	struct hb_article *articles;
+	size_t n_articles;
+	struct hb_intent *intents;
+	size_t n_intents;
+	struct hb_redflag *redflags;
+	size_t n_redflags;
+	struct hb_smalltalk *smalltalk;
+	size_t n_smalltalk;
+	struct hb_lexeme *lexicon;
+	size_t n_lexicon;
+	/* All lexicon patterns as one alternation with (*MARK:n), so the
+	 * rewrite is one scan of the message instead of one per entry. */
+	pcre2_code *lexicon_re;
+	/* Every red flag in one alternation: most messages are not
+	 * emergencies, and one failed scan is much cheaper than forty. */
+	pcre2_code *redflag_re;
+	pcre2_match_context *match_ctx;
+	struct hb_strset vocabulary;   /* everyday words, stemmed (load only) */
+	struct hb_wordmap words;
+	const struct hb_intent *about; /* intent for a bare topic name */
+	char *wording[HB_WORD_COUNT];
+	char *emergency_number;
+	char *crisis_number;
+	char *topics_line; /* "Night leg cramps, …" */
+};
+
+/* article.c */
+bool hb_article_load(struct hb_article *article, const char *path,
+		const char *id, struct hb_error *err);
+void hb_article_finish(struct hb_article *article);
+const struct hb_section *hb_article_section(const struct hb_article *article,
+		const char *heading);
+
+/* phrase / word sets (words.c) */
+bool hb_phrase_init(struct hb_phrase *phrase, const char *name);
+void hb_phrase_finish(struct hb_phrase *phrase);
+struct hb_word *hb_wordmap_get(const struct hb_wordmap *map, const char *stem,
+		size_t len);
+struct hb_word *hb_wordmap_add(struct hb_wordmap *map, const char *stem,
+		size_t len);
+bool hb_wordmap_index_lengths(struct hb_wordmap *map);
+void hb_wordmap_finish(struct hb_wordmap *map);
+bool hb_strset_add(struct hb_strset *set, const char *s, size_t len);
+bool hb_strset_has(const struct hb_strset *set, const char *s, size_t len);
+void hb_strset_finish(struct hb_strset *set);
+
+/* data.c */
+bool hb_data_load(struct hb_engine *engine, const char *dir,
+		struct hb_error *err);
+void hb_data_finish(struct hb_engine *engine);
+bool hb_target_resolves(const struct hb_target *target,
+		const struct hb_article *article);
+
+/* error helper shared by loaders */
+void hb_error_set(struct hb_error *err, const char *file, const char *entry,
+		int line, int column, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+#endif

@@ -1,0 +1,213 @@
+#include <string.h>
+
+#include "text.h"
+
+size_t hb_text_utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 2; min = 0x80; c &= 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3; min = 0x800; c &= 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4; min = 0x10000; c &= 0x07;
+	} else {
+		return 0;
+	}
+	if (n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+bool hb_text_valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	unsigned cp;
+	while (i < len) {
+		size_t n = hb_text_utf8_decode(p + i, len - i, &cp);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static bool invisible(unsigned cp)
+{
+	return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+		(cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff || cp == 0xad ||
+		cp == 0x34f || cp == 0x180e;
+}
+
+static bool space_like(unsigned cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+		cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+		cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f ||
+		cp == 0x3000;
+}
+
+static void put_space(struct hb_buf *out)
+{
+	if (out->len > 0 && out->data[out->len - 1] != ' ')
+		hb_buf_putc(out, ' ');
+}
+
+void hb_text_normalize(const char *in, size_t len, struct hb_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0;
+	hb_buf_reset(out);
+	hb_buf_reserve(out, len + 8);
+	while (i < len) {
+		unsigned cp;
+		size_t n = hb_text_utf8_decode(p + i, len - i, &cp);
+		if (n == 0) {
+			hb_buf_append(out, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		if (n == 1) {
+			char c = (char)cp;
+			if (space_like(cp) || c == ' ')
+				put_space(out);
+			else if (c >= 'A' && c <= 'Z')
+				hb_buf_putc(out, (char)(c - 'A' + 'a'));
+			else
+				hb_buf_putc(out, c);
+		} else if (space_like(cp)) {
+			put_space(out);
+		} else if (invisible(cp)) {
+			/* dropped */
+		} else if (cp == 0x2018 || cp == 0x2019 || cp == 0x2032 ||
+				cp == 0x02bc) {
+			hb_buf_putc(out, '\'');
+		} else if (cp == 0x201c || cp == 0x201d) {
+			hb_buf_putc(out, '"');
+		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 ||
+				cp == 0x2014) {
+			hb_buf_putc(out, '-');
+		} else {
+			hb_buf_append(out, in + i, n);
+		}
+		i += n;
+	}
+	while (out->len > 0 && out->data[out->len - 1] == ' ')
+		out->len--;
+	if (out->data)
+		out->data[out->len] = '\0';
+}
+
+static bool word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c >= 0x80;
+}
+
+void hb_text_words(const char *text, size_t len, hb_word_fn fn, void *data)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && !word_byte(p[i]))
+			i++;
+		size_t start = i;
+		while (i < len && (word_byte(p[i]) ||
+				(p[i] == '\'' && i + 1 < len && word_byte(p[i + 1]) &&
+				 i > start)))
+			i++;
+		/* U+FFFD stands for garbage, not a word */
+		if (i > start && !(i - start == 3 && memcmp(p + start, "\xef\xbf\xbd", 3) == 0)) {
+			if (!fn(data, text + start, i - start, start))
+				return;
+		}
+	}
+}
+
+static bool ends(const char *w, size_t len, const char *suf)
+{
+	size_t n = strlen(suf);
+	return len > n && memcmp(w + len - n, suf, n) == 0;
+}
+
+size_t hb_text_stem(const char *word, size_t len, char *out)
+{
+	size_t n = len;
+	memcpy(out, word, len);
+	/* possessives and contractions: "leg's" -> "leg" */
+	if (n > 2 && out[n - 2] == '\'' && out[n - 1] == 's')
+		n -= 2;
+	if (n > 4 && ends(out, n, "ies")) {
+		n -= 3;
+		out[n++] = 'y';
+	} else if (n > 4 && (ends(out, n, "ches") || ends(out, n, "shes") ||
+			ends(out, n, "sses") || ends(out, n, "xes"))) {
+		n -= 2;
+	} else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's' &&
+			out[n - 2] != 'u' && out[n - 2] != 'i') {
+		n -= 1;
+	}
+	if (n > 5 && ends(out, n, "ing"))
+		n -= 3;
+	else if (n > 4 && ends(out, n, "ed"))
+		n -= 2;
+	else if (n > 5 && ends(out, n, "ly"))
+		n -= 2;
+	/* "tightening"/"tighten" and "stretching"/"stretch" meet; trailing e
+	 * and doubled consonants are folded for the same reason */
+	if (n > 3 && out[n - 1] == 'e')
+		n -= 1;
+	if (n > 3 && out[n - 1] == out[n - 2] && out[n - 1] != 's' &&
+			out[n - 1] != 'l')
+		n -= 1;
+	out[n] = '\0';
+	return n;
+}
+
+int hb_text_distance(const char *a, size_t alen, const char *b, size_t blen,
+		int max)
+{
+	int row[64];
+	if (alen >= 63 || blen >= 63)
+		return max + 1;
+	if ((int)alen - (int)blen > max || (int)blen - (int)alen > max)
+		return max + 1;
+	for (size_t j = 0; j <= blen; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= alen; i++) {
+		int prev = row[0];
+		int best;
+		row[0] = (int)i;
+		best = row[0];
+		for (size_t j = 1; j <= blen; j++) {
+			int cur = row[j];
+			int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			int v = prev + cost;
+			if (row[j] + 1 < v)
+				v = row[j] + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			prev = cur;
+			if (v < best)
+				best = v;
+		}
+		if (best > max)
+			return max + 1;
+	}
+	return row[blen];
+}

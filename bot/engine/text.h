@@ -1,0 +1,42 @@
+#ifndef HB_TEXT_H
+#define HB_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * Chat text as patterns see it: valid UTF-8 (invalid bytes become U+FFFD),
+ * ASCII lower case, curly quotes made straight, control characters and
+ * runs of white space made one space, zero-width and bidi controls dropped
+ * (so "chest\u200bpain" cannot slip past a pattern), trimmed.
+ */
+void hb_text_normalize(const char *in, size_t len, struct hb_buf *out);
+
+/* True when every byte sequence is valid UTF-8 (no overlongs/surrogates). */
+bool hb_text_valid_utf8(const char *s, size_t len);
+
+/* Decodes one UTF-8 sequence at s; returns its length, or 0 when invalid. */
+size_t hb_text_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
+
+/*
+ * Splits normalized text into words (letters, digits inside words and
+ * inner apostrophes). Calls fn for each; stops early when fn returns false.
+ */
+typedef bool (*hb_word_fn)(void *data, const char *word, size_t len,
+		size_t offset);
+void hb_text_words(const char *text, size_t len, hb_word_fn fn, void *data);
+
+/*
+ * A crude, symmetric English stem (plural, -ing, -ed, -ly, possessive) into
+ * out (at least len + 1 bytes). Only used to compare words with words, so
+ * it only needs to be consistent, not linguistically right.
+ */
+size_t hb_text_stem(const char *word, size_t len, char *out);
+
+/* Damerau-free Levenshtein distance capped at max + 1. */
+int hb_text_distance(const char *a, size_t alen, const char *b, size_t blen,
+		int max);
+
+#endif

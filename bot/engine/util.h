@@ -1,0 +1,18 @@
+#ifndef HB_UTIL_H
+#define HB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hb_error;
+
+/* Reads a whole regular file of at most max bytes, NUL-terminated. */
+bool hb_read_file(const char *path, size_t max, char **data, size_t *size,
+		struct hb_error *err);
+
+/* Sorted list of the regular files in dir whose names end in suffix. */
+bool hb_list_dir(const char *dir, const char *suffix, char ***names,
+		size_t *n, struct hb_error *err);
+void hb_free_list(char **names, size_t n);
+
+#endif
