@@ -26,5 +26,7 @@ int64_t hb_cli_now(void);
 int hb_cmd_ask(int argc, char **argv);
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_check(int argc, char **argv);
+int hb_cmd_serve(int argc, char **argv);
+int hb_cmd_run(int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static void usage(FILE *f)
 		"  ask [--json] [--explain] MESSAGE...   answer one message (- reads lines from stdin)\n"
 		"  chat                                  talk to the bot in the terminal\n"
 		"  check                                 validate content and intents, run tests/utterances.tsv\n"
+		"  serve [--bind ADDR] [--port N]        serve the patient-portal chat widget\n"
+		"  run --config FILE                     run every channel the config enables\n"
 		"  help                                  this text\n"
 		"  version                               print the version\n"
 		"\n"
@@ -104,6 +106,8 @@ int main(int argc, char **argv)
 		{ "ask", hb_cmd_ask },
 		{ "chat", hb_cmd_chat },
 		{ "check", hb_cmd_check },
+		{ "serve", hb_cmd_serve },
+		{ "run", hb_cmd_run },
 	};
 	if (argc < 2) {
 		usage(stderr);

@@ -1,0 +1,33 @@
+#ifndef HB_CHANNEL_H
+#define HB_CHANNEL_H
+
+#include <stdbool.h>
+
+struct cJSON;
+struct hb_app;
+
+/* Command-line overrides that `healthbot serve` applies to the widget. */
+struct hb_run_overrides {
+	const char *bind;
+	int port; /* 0: from config or default */
+};
+
+/*
+ * A channel (the widget server, the relay client, Matrix) as `healthbot
+ * run` sees it. Each lives in its own directory and only uses the engine's
+ * public API through hb_app.
+ */
+struct hb_channel {
+	const char *name;        /* also its config section */
+	bool default_enabled;    /* started without a config section */
+	/* Validates the section (NULL when absent) without starting anything. */
+	bool (*check)(const struct cJSON *section);
+	void *(*create)(struct hb_app *app, const struct cJSON *section,
+			const struct hb_run_overrides *overrides);
+	void (*destroy)(void *channel);
+};
+
+/* NULL-terminated, in start order. */
+extern const struct hb_channel *const hb_channels[];
+
+#endif

@@ -1,0 +1,8 @@
+#include <stddef.h>
+
+#include "channel.h"
+
+/* Each channel adds itself here (and its sources to bot/meson.build). */
+const struct hb_channel *const hb_channels[] = {
+	NULL,
+};
