@@ -9,6 +9,24 @@
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 
+
+/* cJSON's require_null_terminated counts the length-bounded buffer's end as
+ * garbage, so trailing data is checked here instead. */
+static cJSON *parse_json(const char *data, size_t size, const char **end)
+{
+	cJSON *root = cJSON_ParseWithLengthOpts(data, size, end, 0);
+	const char *p = *end;
+	while (root && p < data + size && (*p == ' ' || *p == '\t' ||
+			*p == '\n' || *p == '\r'))
+		p++;
+	if (root && p != data + size) {
+		cJSON_Delete(root);
+		*end = p;
+		return NULL;
+	}
+	return root;
+}
+
 static void complain(const char *section, const char *key, const char *what)
 {
 	char path[256];
@@ -190,7 +208,7 @@ struct hb_config *hb_config_create(const char *path)
 		goto fail;
 	}
 	const char *end = NULL;
-	c->root = cJSON_ParseWithLengthOpts(data, n, &end, 1);
+	c->root = parse_json(data, n, &end);
 	if (!c->root) {
 		int line = 1, col = 1;
 		for (const char *p = data; end && p < end; p++) {

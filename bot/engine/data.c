@@ -18,6 +18,7 @@
 #define COMPILE_FLAGS (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | \
 	PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
 
+
 static const char *const wording_keys[HB_WORD_COUNT] = {
 	[HB_WORD_ESCALATION_EMERGENCY] = "escalation_emergency",
 	[HB_WORD_ESCALATION_CRISIS] = "escalation_crisis",
@@ -555,7 +556,7 @@ static bool load_file(struct loader *ld, struct hb_buf *lexicon_re)
 			"not UTF-8 text (invalid byte sequence or NUL)");
 		goto out;
 	}
-	root = cJSON_ParseWithLengthOpts(data, size, &end, 1);
+	root = hb_parse_json(data, size, &end);
 	if (!root) {
 		int line, col;
 		position(data, end ? end : data, &line, &col);
@@ -621,6 +622,8 @@ static bool unique_ids(struct hb_engine *e, struct hb_error *err)
 	CHECK(e->intents, e->n_intents, e->intents[i].file)
 	CHECK(e->redflags, e->n_redflags, e->redflags[i].file)
 	CHECK(e->smalltalk, e->n_smalltalk, e->smalltalk[i].file)
+	/* lexicon ids name rewrites, not replies: their own namespace */
+	hb_strset_finish(&seen);
 	CHECK(e->lexicon, e->n_lexicon, "lexicon")
 #undef CHECK
 	ok = true;

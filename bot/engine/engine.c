@@ -13,6 +13,7 @@
 
 #define MAX_SIDECAR_BYTES (64 * 1024)
 
+
 static bool load_sidecar(struct hb_article *a, const char *path,
 		struct hb_error *err)
 {
@@ -23,7 +24,7 @@ static bool load_sidecar(struct hb_article *a, const char *path,
 	bool ok = false;
 	if (!hb_read_file(path, MAX_SIDECAR_BYTES, &data, &size, err))
 		return false;
-	root = cJSON_ParseWithLengthOpts(data, size, &end, 1);
+	root = hb_parse_json(data, size, &end);
 	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
 	if (!root || !cJSON_IsObject(root)) {
 		hb_error_set(err, path, "", 0, end ? (int)(end - data) + 1 : 0,

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "library.h"
 #include "util.h"
 
@@ -122,4 +124,21 @@ void hb_free_list(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+cJSON *hb_parse_json(const char *data, size_t size, const char **end)
+{
+	/* cJSON's require_null_terminated treats the end of a length-bounded
+	 * buffer as garbage, so trailing data is checked here instead */
+	cJSON *root = cJSON_ParseWithLengthOpts(data, size, end, 0);
+	const char *p = *end;
+	while (root && p < data + size && (*p == ' ' || *p == '\t' ||
+			*p == '\n' || *p == '\r'))
+		p++;
+	if (root && p != data + size) {
+		cJSON_Delete(root);
+		*end = p;
+		return NULL;
+	}
+	return root;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct hb_error;
+struct cJSON;
 
 /* Reads a whole regular file of at most max bytes, NUL-terminated. */
 bool hb_read_file(const char *path, size_t max, char **data, size_t *size,
@@ -14,5 +15,9 @@ bool hb_read_file(const char *path, size_t max, char **data, size_t *size,
 bool hb_list_dir(const char *dir, const char *suffix, char ***names,
 		size_t *n, struct hb_error *err);
 void hb_free_list(char **names, size_t n);
+
+/* Parses exactly one JSON value filling data[0..size) (white space
+ * around it allowed); NULL with *end at the problem otherwise. */
+struct cJSON *hb_parse_json(const char *data, size_t size, const char **end);
 
 #endif

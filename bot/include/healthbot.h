@@ -22,6 +22,12 @@ extern "C" {
 
 #define HB_VERSION "0.1.0"
 
+#if defined(__GNUC__) && defined(HB_BUILDING_ENGINE)
+#define HB_EXPORT __attribute__((visibility("default")))
+#else
+#define HB_EXPORT
+#endif
+
 struct hb_engine;
 struct hb_conversations;
 
@@ -97,56 +103,56 @@ struct hb_reply {
  * flags and otherwise answered with a "too long" fallback. */
 #define HB_MAX_MESSAGE 4096
 
-struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
+HB_EXPORT struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 		struct hb_error *err);
-void hb_engine_destroy(struct hb_engine *engine);
+HB_EXPORT void hb_engine_destroy(struct hb_engine *engine);
 
 /*
  * Answers one message. `conv` and `conv_id` may be NULL for a stateless
  * question. `now` is a monotonic time in seconds, used to age conversation
  * state. Returns false only when memory runs out (err set in out->rule).
  */
-bool hb_engine_reply(const struct hb_engine *engine,
+HB_EXPORT bool hb_engine_reply(const struct hb_engine *engine,
 		struct hb_conversations *conv, const char *conv_id,
 		const char *msg, size_t len, int64_t now, struct hb_reply *out);
-void hb_reply_finish(struct hb_reply *reply);
+HB_EXPORT void hb_reply_finish(struct hb_reply *reply);
 
 /* Collect every red flag, intent and small-talk match with its score in
  * reply->candidates, not just the winner (for clinical review). */
 #define HB_REPLY_EXPLAIN 0x1u
-bool hb_engine_reply_ex(const struct hb_engine *engine,
+HB_EXPORT bool hb_engine_reply_ex(const struct hb_engine *engine,
 		struct hb_conversations *conv, const char *conv_id,
 		const char *msg, size_t len, int64_t now, unsigned flags,
 		struct hb_reply *out);
 
-const char *hb_reply_kind_str(enum hb_reply_kind kind);
-const char *hb_severity_str(enum hb_severity severity);
+HB_EXPORT const char *hb_reply_kind_str(enum hb_reply_kind kind);
+HB_EXPORT const char *hb_severity_str(enum hb_severity severity);
 
 /* The greeting a channel shows when a conversation opens. */
-bool hb_engine_greeting(const struct hb_engine *engine, struct hb_reply *out);
+HB_EXPORT bool hb_engine_greeting(const struct hb_engine *engine, struct hb_reply *out);
 
 /* Library introspection, for staff commands and `healthbot check`. */
-size_t hb_engine_article_count(const struct hb_engine *engine);
+HB_EXPORT size_t hb_engine_article_count(const struct hb_engine *engine);
 /* Returns the article id, and its title in *title. */
-const char *hb_engine_article(const struct hb_engine *engine, size_t i,
+HB_EXPORT const char *hb_engine_article(const struct hb_engine *engine, size_t i,
 		const char **title);
 /*
  * A whole section, chosen by topic name and section name in plain words
  * (e.g. "cramps", "self-care"). Returns false with a fallback reply when
  * either is unknown.
  */
-bool hb_engine_section(const struct hb_engine *engine, const char *topic,
+HB_EXPORT bool hb_engine_section(const struct hb_engine *engine, const char *topic,
 		const char *section, struct hb_reply *out);
 
 /*
  * Conversation state: the last topic and question of each conversation,
  * bounded in count (least recently used is dropped) and age.
  */
-struct hb_conversations *hb_conversations_create(size_t max_count,
+HB_EXPORT struct hb_conversations *hb_conversations_create(size_t max_count,
 		int64_t max_age);
-void hb_conversations_destroy(struct hb_conversations *conv);
-void hb_conversations_forget(struct hb_conversations *conv, const char *id);
-size_t hb_conversations_count(const struct hb_conversations *conv);
+HB_EXPORT void hb_conversations_destroy(struct hb_conversations *conv);
+HB_EXPORT void hb_conversations_forget(struct hb_conversations *conv, const char *id);
+HB_EXPORT size_t hb_conversations_count(const struct hb_conversations *conv);
 
 /* Engine self-check (healthbot check). Lines go to the callback. */
 struct hb_check_report {
@@ -158,7 +164,7 @@ struct hb_check_report {
 	int redflag_hits;
 };
 typedef void (*hb_check_print_fn)(void *data, const char *line);
-bool hb_engine_check(const struct hb_engine *engine, const char *utterances,
+HB_EXPORT bool hb_engine_check(const struct hb_engine *engine, const char *utterances,
 		size_t utterances_len, const char *utterances_name,
 		int max_age_days, int64_t today_days,
 		hb_check_print_fn print, void *data, struct hb_check_report *report);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what healthbot needs on Debian 12, from Debian's packages only.
+#   scripts/deps.sh          build and run
+#   scripts/deps.sh --test   also everything the test suite uses
+set -euo pipefail
+build=(meson ninja-build pkg-config gcc libwebsockets-dev libcjson-dev libpcre2-dev)
+test=(clang libcmocka-dev valgrind python3 python3-venv nodejs npm chromium
+	libclang-rt-14-dev debhelper dpkg-dev tmux)
+want=("${build[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

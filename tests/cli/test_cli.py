@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""The healthbot command line as staff and the evaluation harness use it."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HB = sys.argv[1]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = 0
+count = 0
+
+
+def run(args, stdin=b"", cwd=ROOT, timeout=60):
+    return subprocess.run([HB] + args, input=stdin, cwd=cwd, capture_output=True,
+                          timeout=timeout)
+
+
+def check(name, cond, detail=""):
+    global failures, count
+    count += 1
+    if cond:
+        print(f"ok {count} - {name}")
+    else:
+        failures += 1
+        print(f"not ok {count} - {name}\n# {detail}")
+
+
+# ask --json -: exactly one JSON object per input line, whatever the line
+lines = [
+    b"what causes night leg cramps?",
+    b"could my fluid tablets be the reason?",
+    b"my chest hurts and I can't breathe",
+    b"",
+    b"\xff\xfe invalid utf-8 \xc0\xaf",
+    b"nul\x00bytes in\x00 the middle",
+    b"\x01\x02\x1b[31mcontrol characters\x7f",
+    b"a" * (1 << 20),
+    b"hello",
+]
+p = run(["ask", "--json", "-"], stdin=b"\n".join(lines) + b"\n", timeout=120)
+check("ask --json - exits 0", p.returncode == 0, p.stderr.decode(errors="replace"))
+out = p.stdout.decode().splitlines()
+check("one JSON object per input line", len(out) == len(lines), f"{len(out)} lines")
+objs = []
+for line in out:
+    try:
+        objs.append(json.loads(line))
+    except ValueError as e:
+        check("output line is JSON", False, str(e))
+fields = {"kind", "severity", "intent", "article", "section", "text", "html"}
+check("every object has the stable fields",
+      all(fields <= set(o) for o in objs), str([sorted(o) for o in objs][:1]))
+if len(objs) == len(lines):
+    check("causes answer", objs[0]["kind"] == "answer" and objs[0]["intent"] == "causes"
+          and objs[0]["section"] == "Causes", str(objs[0]))
+    check("medicines answer", objs[1]["intent"] == "medicines", str(objs[1]["intent"]))
+    check("red flag escalates", objs[2]["kind"] == "escalation"
+          and objs[2]["severity"] == "emergency", str(objs[2]["kind"]))
+    check("empty line gets a reply", objs[3]["kind"] in ("smalltalk", "fallback"))
+    check("invalid UTF-8 is not answered from an article", objs[4]["kind"] != "answer")
+    check("1 MB line gets a clear refusal", objs[7]["kind"] == "fallback"
+          and "long" in objs[7]["text"].lower(), objs[7]["text"][:200])
+    check("greeting is small talk", objs[8]["kind"] == "smalltalk")
+    check("each line is a new conversation (no context leaks)",
+          objs[1]["article"] == "night-leg-cramps")
+
+# ask MESSAGE... with --explain names the rule and the runners-up
+p = run(["ask", "--explain", "could", "my", "fluid", "tablets", "be", "the", "reason?"])
+text = p.stdout.decode()
+check("ask --explain exits 0", p.returncode == 0, p.stderr.decode())
+check("--explain shows the deciding pattern", "rule=medicines#" in text, text[-600:])
+check("--explain shows runner-up scores", text.count("score") >= 2, text[-600:])
+p = run(["ask", "--json", "--explain", "I can't get my breath"])
+o = json.loads(p.stdout)
+check("--json --explain lists red-flag candidates",
+      o["kind"] == "escalation" and any(c["kind"] == "redflag" for c in o["candidates"]),
+      str(o.get("candidates")))
+
+# chat keeps context between lines
+p = run(["chat"], stdin=b"what causes night leg cramps?\nand how do I prevent them?\nquit\n")
+text = p.stdout.decode()
+check("chat exits 0", p.returncode == 0, p.stderr.decode())
+check("chat greets", "Night leg cramps" in text.split("\n")[0], text[:200])
+check("chat uses context for the follow-up",
+      "To help prevent night leg cramps, try to:" in text, text[-800:])
+
+# usage errors are clear and non-zero
+p = run(["ask"])
+check("ask without a message is a usage error", p.returncode == 2)
+p = run(["frobnicate"])
+check("unknown command is a usage error", p.returncode == 2
+      and b"unknown command" in p.stderr)
+for cmd in ["ask", "chat", "check", "serve", "run"]:
+    p = run([cmd, "--help"])
+    check(f"{cmd} --help", p.returncode == 0 and b"usage" in p.stdout)
+
+# broken data files name the file, the entry and the position
+with tempfile.TemporaryDirectory() as d:
+    src = open(os.path.join(ROOT, "intents", "intents.json")).read()
+    for name in os.listdir(os.path.join(ROOT, "intents")):
+        with open(os.path.join(ROOT, "intents", name)) as f:
+            data = f.read()
+        if name == "intents.json":
+            data = data.replace('"patterns": [', '"patterns": ["(broken[", ', 1)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(data)
+    p = run(["check", "--intents", d, "--no-utterances"])
+    err = p.stderr.decode()
+    check("broken pattern refuses to load", p.returncode == 1, err)
+    check("error names file, entry and offset",
+          "intents.json" in err and "#1" in err and "offset" in err, err)
+
+# from outside the checkout with explicit directories
+with tempfile.TemporaryDirectory() as d:
+    p = run(["ask", "--content", os.path.join(ROOT, "content"), "--intents",
+             os.path.join(ROOT, "intents"), "what helps in the moment?"], cwd=d)
+    check("explicit --content/--intents work from any directory",
+          p.returncode == 0 and b"To relieve night leg cramps" in p.stdout,
+          p.stderr.decode())
+
+# check runs the utterance set and prints the per-intent table
+p = run(["check"], timeout=120)
+text = p.stdout.decode()
+check("check prints the per-intent table", "hits" in text and "misses" in text, text[-400:])
+check("check reports red-flag recall", "red-flag recall" in text, text[-400:])
+
+print(f"{count - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)

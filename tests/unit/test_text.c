@@ -1,0 +1,92 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "buf.h"
+#include "text.h"
+
+static void normalized(const char *in, size_t len, const char *want)
+{
+	struct hb_buf out;
+	hb_buf_init(&out);
+	hb_text_normalize(in, len, &out);
+	assert_false(out.oom);
+	assert_string_equal(out.data ? out.data : "", want);
+	hb_buf_finish(&out);
+}
+
+static void test_normalize(void **state)
+{
+	normalized("  My CHEST   hurts\t\n", 21, "my chest hurts");
+	/* curly apostrophe: "can’t" must look like "can't" to patterns */
+	normalized("I can\xe2\x80\x99" "t breathe", 16, "i can't breathe");
+	/* zero-width space and bidi controls cannot split a phrase */
+	normalized("chest\xe2\x80\x8b" "pain", 12, "chestpain");
+	normalized("\xe2\x80\xae" "chest pain", 13, "chest pain");
+	/* NUL bytes and control characters are white space */
+	normalized("chest\0pain\x01now", 14, "chest pain now");
+	/* invalid UTF-8 becomes U+FFFD, valid text around it survives */
+	normalized("a\xff" "b", 3, "a\xef\xbf\xbd" "b");
+	normalized("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong */
+	normalized("", 0, "");
+	normalized("   ", 3, "");
+}
+
+static void test_utf8(void **state)
+{
+	assert_true(hb_text_valid_utf8("na\xc3\xafve", 6));
+	assert_false(hb_text_valid_utf8("\xed\xa0\x80", 3)); /* surrogate */
+	assert_false(hb_text_valid_utf8("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(hb_text_valid_utf8("\xe2\x82", 2)); /* truncated */
+}
+
+static void stems_equal(const char *a, const char *b)
+{
+	char sa[64], sb[64];
+	hb_text_stem(a, strlen(a), sa);
+	hb_text_stem(b, strlen(b), sb);
+	assert_string_equal(sa, sb);
+}
+
+static void test_stem(void **state)
+{
+	stems_equal("cramps", "cramp");
+	stems_equal("cramping", "cramp");
+	stems_equal("muscles", "muscle");
+	stems_equal("stretches", "stretch");
+	stems_equal("stretching", "stretch");
+	stems_equal("injuries", "injury");
+	stems_equal("leg's", "leg");
+}
+
+static void test_distance(void **state)
+{
+	assert_int_equal(hb_text_distance("cramp", 5, "cramp", 5, 1), 0);
+	assert_int_equal(hb_text_distance("crmp", 4, "cramp", 5, 1), 1);
+	assert_true(hb_text_distance("gout", 4, "cramp", 5, 1) > 1);
+}
+
+static void test_html_escape(void **state)
+{
+	struct hb_buf b;
+	hb_buf_init(&b);
+	hb_buf_html(&b, "<script>alert('x')&\"</script>", 29);
+	assert_string_equal(b.data,
+		"&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;");
+	hb_buf_finish(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_stem),
+		cmocka_unit_test(test_distance),
+		cmocka_unit_test(test_html_escape),
+	};
+	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
+}
