@@ -1,8 +1,10 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "widget/widget.h"
 
 /* Each channel adds itself here (and its sources to bot/meson.build). */
 const struct hb_channel *const hb_channels[] = {
+	&hb_channel_widget,
 	NULL,
 };

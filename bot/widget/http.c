@@ -145,14 +145,13 @@ int hb_http_writeable(struct lws *wsi, struct hb_http *st)
 	return 0;
 }
 
-int hb_http_refuse(struct lws *wsi, struct hb_http *st, unsigned status,
+int hb_http_refuse(struct lws *wsi, unsigned status,
 		const char *reason)
 {
 	/* no body: a second write in this callback could collide with a
 	 * partly sent header, and lws completes the transaction after us */
 	unsigned char buf[LWS_PRE + 2048];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	memset(st, 0, sizeof(*st));
 	if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8",
 			0, &p, end))
 		return -1;

@@ -22,9 +22,10 @@ int hb_http_request(struct lws *wsi, struct hb_http *st, bool healthy);
 /* LWS_CALLBACK_HTTP_WRITEABLE: sends more of the body. */
 int hb_http_writeable(struct lws *wsi, struct hb_http *st);
 /* Answers a refused websocket upgrade: status, and the reason (a token)
- * in an x-healthbot-refused header.
+ * in an x-healthbot-refused header. Needs no session data: lws has none
+ * for the connection yet at CONFIRM_UPGRADE.
  * Returns 1 (headers sent) or -1 (hang up). */
-int hb_http_refuse(struct lws *wsi, struct hb_http *st, unsigned status,
+int hb_http_refuse(struct lws *wsi, unsigned status,
 		const char *reason);
 
 #endif

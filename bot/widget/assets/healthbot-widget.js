@@ -1,0 +1,355 @@
+/*
+ * healthbot chat widget. Embed with one tag:
+ *
+ *   <script src="https://BOT-HOST/healthbot-widget.js" defer></script>
+ *
+ * and optionally <div id="healthbot-widget"></div> where the chat should
+ * sit; without one, a "Health questions?" button opens it as a panel.
+ * Options, as attributes on the script tag: data-server="wss://host" (the
+ * bot, default: where this script came from), data-target="#css-selector".
+ *
+ * No third-party requests, no cookies, no storage. Text a patient types is
+ * only ever set as textContent; reply HTML (built and escaped by the bot)
+ * is filtered to a few formatting tags before it is inserted.
+ */
+(function () {
+	'use strict';
+
+	var script = document.currentScript;
+	if (!script || window.healthbotWidgetLoaded)
+		return;
+	window.healthbotWidgetLoaded = true;
+
+	var base = new URL(script.src, document.baseURI);
+	var server = script.getAttribute('data-server');
+	var wsUrl = new URL('/chat', server ? new URL(server, base) : base);
+	wsUrl.protocol = wsUrl.protocol === 'https:' || wsUrl.protocol === 'wss:' ?
+		'wss:' : 'ws:';
+
+	var BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+	var IDLE_CLOSE = 4000;
+	var MAX_CHARS = 2000;
+
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls)
+			e.className = cls;
+		if (text !== undefined)
+			e.textContent = text;
+		return e;
+	}
+
+	/* Reply HTML comes from the bot already escaped; keep only formatting
+	 * anyway, so a portal without a strict CSP is safe too. */
+	var ALLOWED = { P: 1, UL: 1, OL: 1, LI: 1, STRONG: 1, EM: 1, B: 1, I: 1,
+		BR: 1, A: 1, H3: 1, H4: 1 };
+	function cleanInto(target, html) {
+		var doc = new DOMParser().parseFromString(html, 'text/html');
+		(function copy(from, to) {
+			for (var n = from.firstChild; n; n = n.nextSibling) {
+				if (n.nodeType === 3) {
+					to.appendChild(document.createTextNode(n.nodeValue));
+				} else if (n.nodeType === 1 && ALLOWED[n.tagName]) {
+					var e = document.createElement(n.tagName);
+					var cls = n.getAttribute('class');
+					if (cls && /^hb-[a-z-]+$/.test(cls))
+						e.className = cls;
+					var href = n.tagName === 'A' && n.getAttribute('href');
+					if (href && /^(https?:|tel:|mailto:)/i.test(href)) {
+						e.setAttribute('href', href);
+						e.setAttribute('rel', 'noopener noreferrer');
+						e.setAttribute('target', '_blank');
+					}
+					copy(n, e);
+					to.appendChild(e);
+				} else if (n.nodeType === 1) {
+					copy(n, to); /* drop the tag, keep its text */
+				}
+			}
+		})(doc.body, target);
+	}
+
+	/* ---- the DOM ---- */
+
+	var target = script.getAttribute('data-target');
+	var host = target ? document.querySelector(target) :
+		document.getElementById('healthbot-widget');
+	var floating = !host;
+	if (!document.querySelector('link[data-healthbot-widget]')) {
+		var css = document.createElement('link');
+		css.rel = 'stylesheet';
+		css.href = new URL('healthbot-widget.css', base).href;
+		css.setAttribute('data-healthbot-widget', '');
+		document.head.appendChild(css);
+	}
+
+	var root = el('section', 'hb-widget' + (floating ? ' hb-floating' : ''));
+	root.setAttribute('aria-label', 'Health assistant chat');
+	var header = el('div', 'hb-header');
+	header.appendChild(el('h2', 'hb-title', 'Health assistant'));
+	var status = el('p', 'hb-status', 'Connecting…');
+	status.setAttribute('role', 'status');
+	header.appendChild(status);
+	root.appendChild(header);
+	root.appendChild(el('p', 'hb-note', 'General information, not medical ' +
+		'advice. In an emergency, call your local emergency number now.'));
+	var alertBox = el('div', 'hb-alert');
+	alertBox.setAttribute('role', 'alert');
+	alertBox.hidden = true;
+	root.appendChild(alertBox);
+	var offline = el('p', 'hb-offline', '');
+	offline.hidden = true;
+	root.appendChild(offline);
+	var log = el('div', 'hb-log');
+	log.setAttribute('role', 'log');
+	log.setAttribute('aria-live', 'polite');
+	log.setAttribute('aria-label', 'Conversation');
+	log.tabIndex = 0;
+	root.appendChild(log);
+	var typing = el('p', 'hb-typing', 'The assistant is typing…');
+	typing.setAttribute('aria-hidden', 'true');
+	typing.hidden = true;
+	root.appendChild(typing);
+	var form = el('form', 'hb-form');
+	var label = el('label', 'hb-visually-hidden', 'Your question');
+	var input = el('textarea', 'hb-input');
+	input.id = 'hb-input-' + Math.random().toString(36).slice(2);
+	label.htmlFor = input.id;
+	input.rows = 2;
+	input.maxLength = MAX_CHARS;
+	input.placeholder = 'Ask a health question…';
+	input.setAttribute('autocomplete', 'off');
+	var send = el('button', 'hb-send', 'Send');
+	send.type = 'submit';
+	form.appendChild(label);
+	form.appendChild(input);
+	form.appendChild(send);
+	root.appendChild(form);
+
+	if (floating) {
+		var launcher = el('button', 'hb-launcher', 'Health questions?');
+		launcher.type = 'button';
+		launcher.setAttribute('aria-expanded', 'false');
+		root.hidden = true;
+		root.id = 'hb-panel-' + Math.random().toString(36).slice(2);
+		launcher.setAttribute('aria-controls', root.id);
+		launcher.addEventListener('click', function () {
+			root.hidden = !root.hidden;
+			launcher.setAttribute('aria-expanded', String(!root.hidden));
+			if (!root.hidden) {
+				connect();
+				input.focus();
+			}
+		});
+		document.body.appendChild(launcher);
+		document.body.appendChild(root);
+	} else {
+		host.appendChild(root);
+	}
+
+	function scrollDown() {
+		log.scrollTop = log.scrollHeight;
+	}
+
+	function addUser(text) {
+		var m = el('div', 'hb-msg hb-user');
+		m.appendChild(el('span', 'hb-visually-hidden', 'You: '));
+		m.appendChild(el('div', 'hb-body', text)); /* text only, never HTML */
+		log.appendChild(m);
+		scrollDown();
+		return m;
+	}
+
+	function addNote(text, cls) {
+		var m = el('p', 'hb-msg hb-system' + (cls ? ' ' + cls : ''), text);
+		log.appendChild(m);
+		scrollDown();
+	}
+
+	function sourceLine(src) {
+		var parts = [src.title, src.publisher].filter(Boolean).join(', ');
+		if (src.updated)
+			parts += ' (updated ' + src.updated + ')';
+		return 'Source: ' + parts;
+	}
+
+	function addBot(frame) {
+		var escalation = frame.kind === 'escalation';
+		var m = el('div', 'hb-msg hb-bot' + (escalation ? ' hb-escalation' : ''));
+		m.appendChild(el('span', 'hb-visually-hidden', 'Assistant: '));
+		var body = el('div', 'hb-body');
+		cleanInto(body, frame.html || '');
+		if (!body.firstChild)
+			body.textContent = frame.text || '';
+		m.appendChild(body);
+		if (frame.source && frame.source.title)
+			m.appendChild(el('p', 'hb-source', sourceLine(frame.source)));
+		log.appendChild(m);
+		if (escalation) {
+			/* pinned above the transcript so scrolling never hides it */
+			alertBox.textContent = '';
+			cleanInto(alertBox, frame.html || '');
+			if (!alertBox.firstChild)
+				alertBox.textContent = frame.text || '';
+			alertBox.hidden = false;
+		}
+		scrollDown();
+	}
+
+	/* ---- the connection ---- */
+
+	var ws = null;
+	var attempt = 0;
+	var timer = null;
+	var paused = false;    /* closed for inactivity: wait for the patient */
+	var nextId = 1;
+	var outbox = [];       /* {id, text, node} not yet answered */
+
+	function setStatus(text, state) {
+		status.textContent = text;
+		root.setAttribute('data-state', state);
+	}
+
+	function showOffline(text) {
+		offline.textContent = text;
+		offline.hidden = !text;
+	}
+
+	function transmit(item) {
+		item.sent = true;
+		ws.send(JSON.stringify({ type: 'message', id: item.id, text: item.text }));
+		typing.hidden = false;
+	}
+
+	function connect() {
+		if (ws || timer)
+			return;
+		paused = false;
+		setStatus(attempt ? 'Reconnecting…' : 'Connecting…', 'connecting');
+		var sock;
+		try {
+			sock = new WebSocket(wsUrl.href);
+		} catch (e) {
+			scheduleReconnect();
+			return;
+		}
+		ws = sock;
+		sock.onopen = function () {
+			attempt = 0;
+			setStatus('Connected', 'online');
+			showOffline('');
+			outbox.forEach(function (item) {
+				if (item.node)
+					item.node.classList.remove('hb-waiting');
+				transmit(item);
+			});
+		};
+		sock.onmessage = function (ev) {
+			var f;
+			try {
+				f = JSON.parse(ev.data);
+			} catch (e) {
+				return;
+			}
+			receive(f);
+		};
+		sock.onclose = function (ev) {
+			if (ws !== sock)
+				return;
+			ws = null;
+			typing.hidden = true;
+			outbox.forEach(function (item) {
+				item.sent = false;
+				if (item.node)
+					item.node.classList.add('hb-waiting');
+			});
+			if (ev.code === IDLE_CLOSE) {
+				paused = true;
+				setStatus('Paused', 'paused');
+				showOffline('The chat paused after a while without messages. ' +
+					'It reconnects when you type.');
+				return;
+			}
+			scheduleReconnect();
+		};
+	}
+
+	function scheduleReconnect() {
+		var base = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
+		var delay = Math.round(base * (0.8 + Math.random() * 0.4));
+		attempt++;
+		setStatus('Offline', 'offline');
+		showOffline('Offline: reconnecting in ' + Math.ceil(delay / 1000) +
+			' s. What you type is kept and sent when the chat is back.');
+		timer = setTimeout(function () {
+			timer = null;
+			connect();
+		}, delay);
+	}
+
+	function take(id) {
+		for (var i = 0; i < outbox.length; i++) {
+			if (outbox[i].id === id)
+				return outbox.splice(i, 1)[0];
+		}
+		return null;
+	}
+
+	function receive(f) {
+		if (f.type === 'greeting') {
+			if (!log.querySelector('.hb-bot'))
+				addBot(f);
+		} else if (f.type === 'typing') {
+			typing.hidden = false;
+		} else if (f.type === 'reply') {
+			take(f.in_reply_to);
+			typing.hidden = outbox.some(function (i) { return i.sent; }) ? false : true;
+			addBot(f);
+		} else if (f.type === 'error') {
+			var item = f.in_reply_to ? take(f.in_reply_to) : null;
+			typing.hidden = true;
+			addNote(f.message || 'Something went wrong.', 'hb-error');
+			/* a message the bot refused goes back in the box, unless the
+			 * patient is already typing something else */
+			if (item && !input.value)
+				input.value = item.text;
+		}
+	}
+
+	form.addEventListener('submit', function (ev) {
+		ev.preventDefault();
+		var text = input.value.trim();
+		if (!text)
+			return;
+		var item = { id: 'm' + nextId++, text: text, sent: false };
+		item.node = addUser(text);
+		outbox.push(item);
+		input.value = '';
+		if (ws && ws.readyState === WebSocket.OPEN) {
+			transmit(item);
+		} else {
+			item.node.classList.add('hb-waiting');
+			if (paused)
+				connect();
+		}
+	});
+
+	input.addEventListener('keydown', function (ev) {
+		/* Enter sends, Shift+Enter starts a new line */
+		if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+			ev.preventDefault();
+			if (typeof form.requestSubmit === 'function')
+				form.requestSubmit();
+			else
+				send.click();
+		}
+	});
+
+	input.addEventListener('input', function () {
+		if (paused)
+			connect();
+	});
+
+	if (!floating)
+		connect();
+})();

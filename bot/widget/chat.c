@@ -1,0 +1,241 @@
+/* One /chat websocket: one engine conversation, rate limited, answered in
+ * order through the connection's frame queue. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "healthbot.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "widget.h"
+
+/* Stop reading from a client that does not read its replies. */
+#define QUEUE_HIGH 32
+#define QUEUE_LOW 8
+/* A client that keeps sending after this many "slow down" errors in a row
+ * is not a person typing. */
+#define MAX_STRIKES 50
+
+static void queue(struct hb_widget_conn *c, char *json)
+{
+	if (!hb_outq_push_owned(&c->out, json, NULL, NULL)) {
+		hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"out of memory\"",
+			c->serial);
+		hb_widget_conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+			"server error");
+		return;
+	}
+	if (c->out.count >= QUEUE_HIGH && !c->rx_paused) {
+		c->rx_paused = true;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+static void send_error(struct hb_widget_conn *c, enum hb_proto_status st,
+		const char *id)
+{
+	hb_log(HB_LOG_INFO, "widget_error", "conn=%lu code=%s", c->serial,
+		hb_proto_status_code(st));
+	queue(c, hb_proto_error(st, NULL, id, NULL));
+}
+
+bool hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+		struct lws *wsi)
+{
+	struct hb_reply greeting;
+	long long now = hb_loop_now_us();
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->wsi = wsi;
+	c->serial = ++w->next_serial;
+	snprintf(c->conv_id, sizeof(c->conv_id), "w%lu", c->serial);
+	c->tokens = (double)w->conf.rate_burst;
+	c->refilled_us = c->last_rx_us = now;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	hb_log(HB_LOG_INFO, "widget_open", "conn=%lu open=%zu", c->serial,
+		w->n_conns);
+	if (!hb_engine_greeting(w->app->engine, &greeting)) {
+		hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"no greeting\"",
+			c->serial);
+		return true;
+	}
+	queue(c, hb_proto_greeting(&greeting, NULL));
+	hb_reply_finish(&greeting);
+	return true;
+}
+
+/* Token bucket: rate_burst at once, then rate_per_minute. */
+static bool take_token(struct hb_widget_conn *c, long long now)
+{
+	const struct hb_widget_conf *conf = &c->w->conf;
+	double elapsed = (double)(now - c->refilled_us) / 1e6;
+	c->refilled_us = now;
+	c->tokens += elapsed * (double)conf->rate_per_minute / 60.0;
+	if (c->tokens > (double)conf->rate_burst)
+		c->tokens = (double)conf->rate_burst;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+static void answer(struct hb_widget_conn *c, const struct hb_proto_msg *m)
+{
+	struct hb_widget *w = c->w;
+	struct hb_reply r;
+	long long t0 = hb_loop_now_us();
+	/* the engine may be swapped by a reload: read it at every message */
+	if (!hb_engine_reply(w->app->engine, w->convs, c->conv_id, m->text,
+			m->text_len, (int64_t)(t0 / 1000000), &r)) {
+		send_error(c, HB_PROTO_INTERNAL, m->id);
+		return;
+	}
+	queue(c, hb_proto_typing(m->id, NULL));
+	queue(c, hb_proto_reply(&r, m->id, NULL));
+	if (hb_log_enabled(HB_LOG_DEBUG)) {
+		char q[160];
+		hb_log(HB_LOG_DEBUG, "widget_reply", "conn=%lu kind=%s severity=%s "
+			"intent=%s us=%lld", c->serial, hb_reply_kind_str(r.kind),
+			hb_severity_str(r.severity), hb_log_quote(r.intent, q,
+			sizeof(q)), hb_loop_now_us() - t0);
+	}
+	if (r.kind == HB_REPLY_ESCALATION)
+		hb_log(HB_LOG_INFO, "widget_escalation", "conn=%lu severity=%s",
+			c->serial, hb_severity_str(r.severity));
+	hb_reply_finish(&r);
+}
+
+static void handle_frame(struct hb_widget_conn *c)
+{
+	struct hb_proto_msg m;
+	enum hb_proto_status st;
+	long long now = hb_loop_now_us();
+	memset(&m, 0, sizeof(m));
+	c->last_rx_us = now;
+	if (c->rx_binary)
+		st = HB_PROTO_BINARY;
+	else if (c->rx_too_large)
+		st = HB_PROTO_TOO_LARGE;
+	else
+		st = hb_proto_parse(c->rx ? c->rx : "", c->rx_len, false, &m);
+	/* every frame counts, so a flood of garbage is slowed down too; the
+	 * id, when there is one, tells the client which message to resend */
+	if (!take_token(c, now)) {
+		st = HB_PROTO_RATE_LIMITED;
+		if (++c->strikes > MAX_STRIKES) {
+			hb_log(HB_LOG_WARN, "widget_abuse", "conn=%lu strikes=%u",
+				c->serial, c->strikes);
+			hb_widget_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				"too many messages");
+		}
+	} else {
+		c->strikes = 0;
+	}
+	if (st == HB_PROTO_OK)
+		answer(c, &m);
+	else
+		send_error(c, st, m.id);
+	hb_proto_msg_finish(&m);
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
+}
+
+int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
+		size_t len)
+{
+	struct lws *wsi = c->wsi;
+	if (c->close_code)
+		return 0;
+	/* fragments of one frame arrive in several callbacks */
+	if (!c->rx_in_frame) {
+		c->rx_in_frame = true;
+		c->rx_too_large = false;
+		c->rx_binary = lws_frame_is_binary(wsi);
+		c->rx_len = 0;
+	}
+	if (!c->rx_too_large && !c->rx_binary) {
+		if (c->rx_len + len > (size_t)c->w->conf.max_message_bytes) {
+			/* drop the rest of it, but keep the connection */
+			c->rx_too_large = true;
+			free(c->rx);
+			c->rx = NULL;
+			c->rx_len = 0;
+		} else if (len) {
+			char *grown = realloc(c->rx, c->rx_len + len);
+			if (!grown) {
+				hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"out of "
+					"memory\"", c->serial);
+				return -1;
+			}
+			c->rx = grown;
+			memcpy(c->rx + c->rx_len, in, len);
+			c->rx_len += len;
+		}
+	}
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	c->rx_in_frame = false;
+	handle_frame(c);
+	return 0;
+}
+
+int hb_widget_conn_writeable(struct hb_widget_conn *c)
+{
+	int n = hb_outq_write(&c->out, c->wsi);
+	if (n < 0)
+		return -1;
+	if (c->rx_paused && c->out.count <= QUEUE_LOW) {
+		c->rx_paused = false;
+		lws_rx_flow_control(c->wsi, 1);
+	}
+	if (c->out.count) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->close_code) {
+		const char *why = c->close_reason ? c->close_reason : "";
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+			(unsigned char *)why, strlen(why));
+		return -1;
+	}
+	return 0;
+}
+
+void hb_widget_conn_close(struct hb_widget_conn *c, int code,
+		const char *reason)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	c->close_reason = reason;
+	lws_callback_on_writable(c->wsi);
+}
+
+void hb_widget_conn_closed(struct hb_widget_conn *c)
+{
+	struct hb_widget *w = c->w;
+	if (!w)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	hb_conversations_forget(w->convs, c->conv_id);
+	hb_outq_clear(&c->out);
+	free(c->rx);
+	c->rx = NULL;
+	c->w = NULL;
+	hb_log(HB_LOG_INFO, "widget_close", "conn=%lu open=%zu", c->serial,
+		w->n_conns);
+}

@@ -1,0 +1,77 @@
+#ifndef HB_WIDGET_H
+#define HB_WIDGET_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+#include "outq.h"
+
+/*
+ * The patient-portal widget server (`healthbot serve`): one listening vhost
+ * on the shared loop serving the demo page and widget assets (http.c) and
+ * the /chat websocket, one engine conversation per connection (chat.c).
+ */
+extern const struct hb_channel hb_channel_widget;
+
+struct hb_app;
+
+struct hb_widget_conf {
+	char *bind;
+	long port;
+	char **origins;          /* allowed besides the page's own origin */
+	size_t n_origins;
+	bool same_origin;        /* allow the origin the page was served from */
+	long max_connections;
+	long max_message_bytes;  /* whole frame, JSON included */
+	long idle_timeout;       /* seconds without a message from the client */
+	long rate_burst;         /* messages answered back to back */
+	long rate_per_minute;    /* sustained rate after the burst */
+};
+
+struct hb_widget {
+	struct hb_app *app;
+	struct lws_vhost *vhost;
+	struct hb_widget_conf conf;
+	struct hb_conversations *convs;
+	struct hb_widget_conn *conns; /* open websockets, for the idle sweep */
+	size_t n_conns;
+	unsigned long next_serial;
+	lws_sorted_usec_list_t sweep;
+	int port;                    /* bound port */
+};
+
+/* The lws per-session data of every connection, HTTP or websocket. */
+struct hb_widget_conn {
+	struct hb_http http;
+	struct hb_widget *w;         /* set once the websocket is established */
+	struct lws *wsi;
+	struct hb_widget_conn *prev, *next;
+	unsigned long serial;
+	char conv_id[32];
+	struct hb_outq out;
+	char *rx;                    /* the frame being received */
+	size_t rx_len;
+	bool rx_in_frame, rx_too_large, rx_binary;
+	bool rx_paused;
+	double tokens;               /* rate limit bucket */
+	long long refilled_us;
+	long long last_rx_us;
+	unsigned strikes;            /* rate-limited messages in a row */
+	int close_code;              /* non-zero: close once flushed */
+	const char *close_reason;
+};
+
+/* chat.c: the websocket conversation of one connection */
+bool hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+		struct lws *wsi);
+int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
+		size_t len);
+int hb_widget_conn_writeable(struct hb_widget_conn *c);
+void hb_widget_conn_closed(struct hb_widget_conn *c);
+/* Closes with a websocket close code once the queue is flushed. */
+void hb_widget_conn_close(struct hb_widget_conn *c, int code,
+		const char *reason);
+
+#endif
