@@ -1,10 +1,12 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "relay/relay.h"
 #include "widget/widget.h"
 
 /* Each channel adds itself here (and its sources to bot/meson.build). */
 const struct hb_channel *const hb_channels[] = {
 	&hb_channel_widget,
+	&hb_channel_relay,
 	NULL,
 };
