@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "classify.h"
@@ -40,29 +41,75 @@ static bool target_anywhere(const struct hb_engine *e, const struct hb_target *t
 	return false;
 }
 
+/* Headings the Health Information Library uses. A target may name one
+ * that no article has yet (a fallback for articles to come); a heading
+ * that is neither here nor in any article is a typo. */
+static const char *const library_headings[] = {
+	"Overview", "Definition", "Symptoms", "Causes", "Risk factors",
+	"Complications", "Prevention", "Diagnosis", "Treatment",
+	"Lifestyle and home remedies", "Self-care", "When to see a doctor",
+	"Coping and support", "Alternative medicine",
+	"Preparing for your appointment", NULL,
+};
+
+static bool heading_known(const struct hb_engine *e, const char *heading)
+{
+	for (size_t i = 0; library_headings[i]; i++) {
+		if (strcasecmp(library_headings[i], heading) == 0)
+			return true;
+	}
+	for (size_t a = 0; a < e->n_articles; a++) {
+		if (hb_article_section(&e->articles[a], heading))
+			return true;
+	}
+	return false;
+}
+
+static void check_target(struct checker *c, const char *file, const char *kind,
+		const char *id, size_t n, const struct hb_target *t)
+{
+	for (size_t s = 0; s < t->n_sections; s++) {
+		if (heading_known(c->e, t->sections[s]))
+			continue;
+		c->r->errors++;
+		say(c, "error: %s: %s %s: target %zu: no article has a section \"%s\"",
+			file, kind, id, n, t->sections[s]);
+	}
+	bool article_known = !t->article;
+	for (size_t a = 0; !article_known && a < c->e->n_articles; a++)
+		article_known = strcmp(c->e->articles[a].id, t->article) == 0;
+	if (!article_known) {
+		c->r->errors++;
+		say(c, "error: %s: %s %s: target %zu: no article \"%s\"", file, kind,
+			id, n, t->article);
+	}
+}
+
 static void check_targets(struct checker *c)
 {
 	const struct hb_engine *e = c->e;
 	for (size_t i = 0; i < e->n_intents; i++) {
 		const struct hb_intent *in = &e->intents[i];
+		bool any = false;
 		for (size_t t = 0; t < in->n_targets; t++) {
-			if (target_anywhere(e, &in->targets[t]))
-				continue;
+			check_target(c, in->file, "intent", in->id, t + 1, &in->targets[t]);
+			any = any || target_anywhere(e, &in->targets[t]);
+		}
+		if (in->n_targets && !any) {
 			c->r->errors++;
-			say(c, "error: %s: intent %s: target %zu (section \"%s\"%s%s%s) "
-				"is in no article", in->file, in->id, t + 1,
-				in->targets[t].sections[0],
-				in->targets[t].n_contains ? ", contains \"" : "",
-				in->targets[t].n_contains ? in->targets[t].contains[0] : "",
-				in->targets[t].n_contains ? "\"" : "");
+			say(c, "error: %s: intent %s: no target is in any article, so it "
+				"can never answer", in->file, in->id);
 		}
 	}
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
-		if (rf->has_passage && !target_anywhere(e, &rf->passage)) {
+		if (!rf->has_passage)
+			continue;
+		check_target(c, rf->file, "red flag", rf->id, 1, &rf->passage);
+		if (!target_anywhere(e, &rf->passage)) {
 			c->r->errors++;
-			say(c, "error: %s: red flag %s: passage (section \"%s\") is in "
-				"no article", rf->file, rf->id, rf->passage.sections[0]);
+			say(c, "error: %s: red flag %s: its passage is in no article",
+				rf->file, rf->id);
 		}
 	}
 }
@@ -139,6 +186,52 @@ static const char *got_label(const struct hb_reply *r)
 	if (r->kind == HB_REPLY_FALLBACK)
 		return "-";
 	return r->intent ? r->intent : "-";
+}
+
+static bool same_candidates(const struct hb_analysis *a,
+		const struct hb_analysis *b)
+{
+	if (a->n_candidates != b->n_candidates)
+		return false;
+	for (size_t i = 0; i < a->n_candidates; i++) {
+		if (strcmp(a->candidates[i].id, b->candidates[i].id) != 0 ||
+				a->candidates[i].pattern != b->candidates[i].pattern)
+			return false;
+	}
+	return a->redflag == b->redflag && a->intent == b->intent &&
+		a->smalltalk == b->smalltalk;
+}
+
+/* The literal prefilter may only skip patterns that cannot match: every
+ * utterance must classify the same with it and without it. */
+static void check_prefilter(struct checker *c, struct utterance *u, size_t n,
+		const char *name)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct hb_analysis with, without;
+		hb_analysis_init(&with);
+		hb_analysis_init(&without);
+		without.no_prefilter = true;
+		with.explain = without.explain = true;
+		with.md = pcre2_match_data_create(16, NULL);
+		without.md = pcre2_match_data_create(16, NULL);
+		if (with.md && without.md) {
+			hb_text_normalize(u[k].message, strlen(u[k].message), &with.norm);
+			hb_text_normalize(u[k].message, strlen(u[k].message), &without.norm);
+			hb_classify_redflags(c->e, &with);
+			hb_classify_redflags(c->e, &without);
+			hb_classify_question(c->e, &with);
+			hb_classify_question(c->e, &without);
+			if (!same_candidates(&with, &without)) {
+				c->r->errors++;
+				say(c, "error: %s:%d: the literal prefilter changed the "
+					"classification (an extractor bug): %s", name,
+					u[k].line, u[k].message);
+			}
+		}
+		hb_analysis_finish(&with);
+		hb_analysis_finish(&without);
+	}
 }
 
 static void run_utterances(struct checker *c, struct utterance *u, size_t n,
@@ -231,6 +324,7 @@ static void run_utterances(struct checker *c, struct utterance *u, size_t n,
 	for (size_t k = 0; an && k < n; k++)
 		hb_analysis_finish(&an[k]);
 	free(an);
+	check_prefilter(c, u, n, name);
 	pcre2_match_data_free(md);
 }
 

@@ -54,23 +54,24 @@ bool hb_pattern_matches(const struct hb_engine *e, const struct hb_pattern *p,
 	return rc >= 0;
 }
 
+/* Only patterns whose literals occur in the text can match it. */
+static bool may_match(const struct hb_analysis *an, const struct hb_pattern *p)
+{
+	return an->no_prefilter || hb_prefilter_test(an->engine_prefilter, an->bits, p->slot);
+}
+
 bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 {
 	const char *text = an->norm.data ? an->norm.data : "";
 	size_t len = an->norm.len;
-	if (e->redflag_re) {
-		int rc = pcre2_match(e->redflag_re, (PCRE2_SPTR)text, len, 0, 0,
-				an->md, e->match_ctx);
-		/* only a clean "no match" may skip the rules; a limit hit or
-		 * any other error falls through to the full scan */
-		if (rc == PCRE2_ERROR_NOMATCH && !an->explain)
-			return false;
-	}
+	an->engine_prefilter = e->prefilter;
+	hb_prefilter_scan(e->prefilter, text, len, an->bits);
+	an->norm_scanned = true;
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
-			if (!hb_pattern_matches(e, p, text, len, an->md))
+			if (!may_match(an, p) || !hb_pattern_matches(e, p, text, len, an->md))
 				continue;
 			add_candidate(an, "redflag", rf->id, p->source, p->weight);
 			/* crisis wins: its reply carries the emergency number too */
@@ -89,34 +90,57 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 	return an->redflag != NULL;
 }
 
+struct span {
+	size_t start, end;
+	const struct hb_lexeme *lx;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* at the same start the longer term wins ("low blood sugar" over
+	 * "blood") */
+	return x->end > y->end ? -1 : x->end < y->end;
+}
+
+/* Lay terms into the articles' words. The prefilter bits of the
+ * normalized text (set by the red-flag pass) pick the entries worth
+ * running; overlapping matches resolve leftmost-longest. */
 static void rewrite(const struct hb_engine *e, struct hb_analysis *an)
 {
 	const char *s = an->norm.data ? an->norm.data : "";
-	size_t len = an->norm.len, off = 0;
+	size_t len = an->norm.len, n = 0, off = 0;
+	struct span spans[64];
 	hb_buf_reset(&an->text);
-	while (e->lexicon_re && off < len) {
-		int rc = pcre2_match(e->lexicon_re, (PCRE2_SPTR)s, len, off, 0,
-				an->md, e->match_ctx);
-		if (rc < 0)
-			break;
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(an->md);
-		PCRE2_SPTR mark = pcre2_get_mark(an->md);
-		size_t idx = mark ? (size_t)strtoul((const char *)mark, NULL, 10) : 0;
-		hb_buf_append(&an->text, s + off, ov[0] - off);
-		if (mark && idx < e->n_lexicon) {
-			hb_buf_append(&an->text, e->lexicon[idx].canonical,
-				e->lexicon[idx].canonical_len);
-		} else {
-			hb_buf_append(&an->text, s + ov[0], ov[1] - ov[0]);
+	for (size_t i = 0; i < e->n_lexicon; i++) {
+		const struct hb_lexeme *lx = &e->lexicon[i];
+		for (size_t j = 0; j < lx->patterns.n; j++) {
+			const struct hb_pattern *p = &lx->patterns.items[j];
+			size_t at = 0;
+			if (!may_match(an, p))
+				continue;
+			while (at < len && n < sizeof(spans) / sizeof(spans[0])) {
+				int rc = pcre2_match(p->re, (PCRE2_SPTR)s, len, at, 0,
+						an->md, e->match_ctx);
+				if (rc < 0)
+					break;
+				PCRE2_SIZE *ov = pcre2_get_ovector_pointer(an->md);
+				if (ov[1] > ov[0])
+					spans[n++] = (struct span){ ov[0], ov[1], lx };
+				at = ov[1] > at ? ov[1] : at + 1;
+			}
 		}
-		if (ov[1] == ov[0]) {
-			if (ov[0] >= len)
-				break;
-			hb_buf_putc(&an->text, s[ov[0]]);
-			off = ov[0] + 1;
-		} else {
-			off = ov[1];
-		}
+	}
+	qsort(spans, n, sizeof(spans[0]), cmp_span);
+	for (size_t i = 0; i < n; i++) {
+		if (spans[i].start < off)
+			continue; /* overlaps a term already rewritten */
+		hb_buf_append(&an->text, s + off, spans[i].start - off);
+		hb_buf_append(&an->text, spans[i].lx->canonical,
+			spans[i].lx->canonical_len);
+		off = spans[i].end;
 	}
 	hb_buf_append(&an->text, s + off, len - off);
 }
@@ -131,24 +155,6 @@ struct words_ctx {
 	size_t evidence_count;
 	bool evidence_tie;
 };
-
-/* The closest known word within one edit, so "cramsp" still means
- * "cramp". Only words of about the same length can be that close. */
-static const struct hb_word *correct(const struct hb_engine *e,
-		const char *stem, size_t len)
-{
-	const struct hb_wordmap *m = &e->words;
-	if (len < 4 || len > HB_MAX_STEM)
-		return NULL;
-	for (size_t l = len - 1; l <= len + 1 && l <= HB_MAX_STEM; l++) {
-		for (size_t i = 0; i < m->n_by_len[l]; i++) {
-			const struct hb_word *w = &m->words[m->by_len[l][i]];
-			if (hb_text_distance(stem, len, w->stem, l, 1) <= 1)
-				return w;
-		}
-	}
-	return NULL;
-}
 
 static bool has_digit(const char *w, size_t len)
 {
@@ -170,7 +176,9 @@ static bool see_word(void *data, const char *word, size_t len, size_t off)
 		size_t n = hb_text_stem(word, len, stem);
 		w = hb_wordmap_get(&ctx->engine->words, stem, n);
 		if (!w && !has_digit(word, len) && len >= 3) {
-			w = correct(ctx->engine, stem, n);
+			/* the closest known word within one edit: "cramsp" is "cramp" */
+			w = hb_typos_correct(&ctx->engine->typos, &ctx->engine->words,
+					stem, n);
 			if (!w)
 				ctx->an->unknown++;
 		}
@@ -215,12 +223,17 @@ static void find_topic(const struct hb_engine *e, struct words_ctx *ctx)
 bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 {
 	struct words_ctx ctx = { .engine = e, .an = an };
+	an->engine_prefilter = e->prefilter;
+	if (!an->norm_scanned)
+		hb_prefilter_scan(e->prefilter, an->norm.data ? an->norm.data : "",
+			an->norm.len, an->bits);
 	rewrite(e, an);
 	if (an->text.oom)
 		return false;
 	const char *text = an->text.data ? an->text.data : "";
 	size_t len = an->text.len;
 
+	hb_prefilter_scan(e->prefilter, text, len, an->bits);
 	hb_text_words(text, len, see_word, &ctx);
 	an->n_words = ctx.n;
 	find_topic(e, &ctx);
@@ -240,7 +253,7 @@ bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 				continue;
 			if (!an->explain && an->intent && p->weight < an->intent_score)
 				continue;
-			if (hb_pattern_matches(e, p, text, len, an->md) &&
+			if (may_match(an, p) && hb_pattern_matches(e, p, text, len, an->md) &&
 					(!best || p->weight > best->weight))
 				best = p;
 		}
@@ -258,7 +271,7 @@ bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 		const struct hb_smalltalk *st = &e->smalltalk[i];
 		for (size_t j = 0; j < st->patterns.n; j++) {
 			const struct hb_pattern *p = &st->patterns.items[j];
-			if (!hb_pattern_matches(e, p, text, len, an->md))
+			if (!may_match(an, p) || !hb_pattern_matches(e, p, text, len, an->md))
 				continue;
 			if (an->explain)
 				add_candidate(an, "smalltalk", st->id, p->source, p->weight);

@@ -12,6 +12,10 @@ struct hb_analysis {
 	struct hb_buf text;      /* after the lexicon: intents see this */
 	pcre2_match_data *md;
 	bool explain;            /* collect every candidate, not just winners */
+	bool no_prefilter;       /* run every pattern (to check the prefilter) */
+	const struct hb_prefilter *engine_prefilter;
+	uint64_t bits[HB_PREFILTER_WORDS]; /* patterns the text may match */
+	bool norm_scanned;       /* bits are those of norm (not yet of text) */
 
 	const struct hb_redflag *redflag;
 	const struct hb_pattern *redflag_pattern;

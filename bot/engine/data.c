@@ -432,8 +432,7 @@ static bool load_smalltalk(struct loader *ld, const cJSON *arr)
 	return true;
 }
 
-static bool load_lexicon(struct loader *ld, const cJSON *arr,
-		struct hb_buf *combined)
+static bool load_lexicon(struct loader *ld, const cJSON *arr)
 {
 	static const char *const keys[] = { "id", "canonical", "patterns", NULL };
 	struct hb_engine *e = ld->engine;
@@ -443,7 +442,6 @@ static bool load_lexicon(struct loader *ld, const cJSON *arr,
 		char buf[64];
 		const char *id = entry_id(ld, obj, "lexicon", index++, buf, sizeof(buf));
 		const char *s;
-		struct hb_patterns pats = {0};
 		if (!id || !check_keys(ld, id, obj, keys))
 			return false;
 		struct hb_lexeme *lx = push(ld, (void **)&e->lexicon, &e->n_lexicon,
@@ -458,17 +456,26 @@ static bool load_lexicon(struct loader *ld, const cJSON *arr,
 		for (char *c = lx->canonical; *c; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
-		/* compiled alone first so an error names this entry */
-		bool ok = load_patterns(ld, id, obj, 1, &pats);
-		for (size_t i = 0; ok && i < pats.n; i++) {
-			if (combined->len)
-				hb_buf_putc(combined, '|');
-			hb_buf_printf(combined, "(?:%s)(*MARK:%zu)", pats.items[i].source,
-				e->n_lexicon - 1);
-		}
-		patterns_finish(&pats);
-		if (!ok)
+		/* compiled as written first, so an error's offset is the
+		 * author's; then on word boundaries: "pill" must not rewrite
+		 * "spill" */
+		if (!load_patterns(ld, id, obj, 1, &lx->patterns))
 			return false;
+		for (size_t i = 0; i < lx->patterns.n; i++) {
+			struct hb_pattern *p = &lx->patterns.items[i];
+			struct hb_buf w;
+			hb_buf_init(&w);
+			hb_buf_printf(&w, "\\b(?:%s)\\b", p->source);
+			pcre2_code *re = w.oom ? NULL : compile(ld, p->id, w.data, w.len);
+			if (!re) {
+				hb_buf_finish(&w);
+				return false;
+			}
+			pcre2_code_free(p->re);
+			free(p->source);
+			p->re = re;
+			p->source = hb_buf_steal(&w);
+		}
 	}
 	return true;
 }
@@ -542,7 +549,7 @@ static void position(const char *data, const char *at, int *line, int *col)
 	}
 }
 
-static bool load_file(struct loader *ld, struct hb_buf *lexicon_re)
+static bool load_file(struct loader *ld)
 {
 	char *data = NULL;
 	size_t size;
@@ -587,7 +594,7 @@ static bool load_file(struct loader *ld, struct hb_buf *lexicon_re)
 		} else if (strcmp(it->string, "smalltalk") == 0) {
 			done = load_smalltalk(ld, it);
 		} else if (strcmp(it->string, "lexicon") == 0) {
-			done = load_lexicon(ld, it, lexicon_re);
+			done = load_lexicon(ld, it);
 		} else if (strcmp(it->string, "vocabulary") == 0) {
 			done = load_vocabulary(ld, it);
 		} else {
@@ -632,45 +639,40 @@ out:
 	return ok;
 }
 
-/* Red flags as one alternation, used only to skip the per-rule scan when
- * nothing can match. Back-references would change meaning once groups are
- * renumbered, so a library using them simply runs without the prefilter. */
-static void build_redflag_prefilter(struct hb_engine *e)
+static bool add_all(struct hb_prefilter *pf, struct hb_patterns *ps)
 {
-	struct hb_buf all;
-	hb_buf_init(&all);
-	for (size_t i = 0; i < e->n_redflags; i++) {
-		for (size_t j = 0; j < e->redflags[i].patterns.n; j++) {
-			uint32_t backrefs = 0;
-			pcre2_pattern_info(e->redflags[i].patterns.items[j].re,
-				PCRE2_INFO_BACKREFMAX, &backrefs);
-			if (backrefs) {
-				hb_buf_finish(&all);
-				return;
-			}
-			if (all.len)
-				hb_buf_putc(&all, '|');
-			hb_buf_printf(&all, "(?:%s)", e->redflags[i].patterns.items[j].source);
-		}
+	for (size_t i = 0; i < ps->n; i++) {
+		if (!hb_prefilter_add(pf, ps->items[i].source, &ps->items[i].slot))
+			return false;
 	}
-	if (all.len && !all.oom) {
-		int code;
-		PCRE2_SIZE off;
-		e->redflag_re = pcre2_compile((PCRE2_SPTR)all.data, all.len,
-				COMPILE_FLAGS | PCRE2_NO_AUTO_CAPTURE, &code, &off, NULL);
-		if (e->redflag_re)
-			pcre2_jit_compile(e->redflag_re, PCRE2_JIT_COMPLETE);
+	return true;
+}
+
+static bool build_prefilter(struct hb_engine *e, const char *dir,
+		struct hb_error *err)
+{
+	bool ok = (e->prefilter = hb_prefilter_create()) != NULL;
+	for (size_t i = 0; ok && i < e->n_redflags; i++)
+		ok = add_all(e->prefilter, &e->redflags[i].patterns);
+	for (size_t i = 0; ok && i < e->n_intents; i++)
+		ok = add_all(e->prefilter, &e->intents[i].patterns);
+	for (size_t i = 0; ok && i < e->n_smalltalk; i++)
+		ok = add_all(e->prefilter, &e->smalltalk[i].patterns);
+	for (size_t i = 0; ok && i < e->n_lexicon; i++)
+		ok = add_all(e->prefilter, &e->lexicon[i].patterns);
+	if (!ok || !hb_prefilter_build(e->prefilter)) {
+		hb_error_set(err, dir, "", 0, 0, "out of memory, or over %d patterns",
+			HB_PREFILTER_MAX_SLOTS);
+		return false;
 	}
-	hb_buf_finish(&all);
+	return true;
 }
 
 bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 {
 	char **names = NULL;
 	size_t n = 0;
-	struct hb_buf lexicon_re;
 	bool ok = false;
-	hb_buf_init(&lexicon_re);
 	if (!hb_list_dir(dir, ".json", &names, &n, err))
 		return false;
 	if (n == 0) {
@@ -692,7 +694,7 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 			goto out;
 		}
 		struct loader ld = { .engine = e, .file = path.data, .err = err };
-		bool loaded = load_file(&ld, &lexicon_re);
+		bool loaded = load_file(&ld);
 		hb_buf_finish(&path);
 		if (!loaded)
 			goto out;
@@ -722,26 +724,10 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 	}
 	if (!unique_ids(e, err))
 		goto out;
-	if (lexicon_re.len) {
-		struct loader ld = { .engine = e, .file = "lexicon", .err = err };
-		if (lexicon_re.oom) {
-			hb_error_set(err, dir, "lexicon", 0, 0, "out of memory");
-			goto out;
-		}
-		/* \b on both sides: "pill" must not rewrite "spill" */
-		struct hb_buf full;
-		hb_buf_init(&full);
-		hb_buf_printf(&full, "\\b(?:%s)\\b", lexicon_re.data);
-		e->lexicon_re = compile(&ld, "lexicon", full.data ? full.data : "",
-				full.len);
-		hb_buf_finish(&full);
-		if (!e->lexicon_re)
-			goto out;
-	}
-	build_redflag_prefilter(e);
+	if (!build_prefilter(e, dir, err))
+		goto out;
 	ok = true;
 out:
-	hb_buf_finish(&lexicon_re);
 	hb_free_list(names, n);
 	return ok;
 }
@@ -778,10 +764,10 @@ void hb_data_finish(struct hb_engine *e)
 	for (size_t i = 0; i < e->n_lexicon; i++) {
 		free(e->lexicon[i].id);
 		free(e->lexicon[i].canonical);
+		patterns_finish(&e->lexicon[i].patterns);
 	}
 	free(e->lexicon);
-	pcre2_code_free(e->lexicon_re);
-	pcre2_code_free(e->redflag_re);
+	hb_prefilter_destroy(e->prefilter);
 	pcre2_match_context_free(e->match_ctx);
 	hb_strset_finish(&e->vocabulary);
 	for (size_t k = 0; k < HB_WORD_COUNT; k++)

@@ -211,7 +211,7 @@ static bool build_index(struct hb_engine *e)
 		w->everyday = true;
 	}
 	hb_strset_finish(&e->vocabulary);
-	return !ctx.oom && hb_wordmap_index_lengths(&e->words);
+	return !ctx.oom && hb_typos_build(&e->typos, &e->words);
 }
 
 struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
@@ -275,6 +275,7 @@ void hb_engine_destroy(struct hb_engine *e)
 	free(e->articles);
 	hb_data_finish(e);
 	hb_wordmap_finish(&e->words);
+	hb_typos_finish(&e->typos);
 	free(e->emergency_number);
 	free(e->crisis_number);
 	free(e->topics_line);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "healthbot.h"
+#include "prefilter.h"
 
 enum hb_block_type {
 	HB_BLOCK_PARAGRAPH,
@@ -57,6 +58,7 @@ struct hb_pattern {
 	char *source;
 	pcre2_code *re;
 	int weight;
+	uint32_t slot;  /* bit in the literal prefilter */
 };
 
 struct hb_patterns {
@@ -106,6 +108,7 @@ struct hb_lexeme {
 	char *id;
 	char *canonical;
 	size_t canonical_len;
+	struct hb_patterns patterns; /* wrapped in \b(?:…)\b */
 };
 
 /* What the library knows about one stemmed word. */
@@ -126,11 +129,23 @@ struct hb_wordmap {
 	size_t n_words;
 	uint32_t *slots; /* index + 1, 0 when empty */
 	size_t cap;
-	uint32_t **by_len; /* word indices bucketed by stem length, for typos */
-	size_t *n_by_len;
 };
 
 #define HB_MAX_STEM 32
+
+/* Single-deletion neighbourhood of every known word (SymSpell): a typo
+ * within one edit shares a key with the word it misspells, so finding it
+ * is a few hash lookups instead of a pass over the vocabulary. */
+struct hb_typos {
+	struct hb_typo_entry {
+		char *key;
+		uint32_t word;
+		uint32_t next; /* index + 1 of the next entry in the bucket */
+	} *entries;
+	size_t n, cap_entries;
+	uint32_t *heads;
+	size_t cap; /* power of two */
+};
 
 /* A set of strings with O(1) lookup (open addressing). */
 struct hb_strset {
@@ -162,15 +177,13 @@ struct hb_engine {
 	size_t n_smalltalk;
 	struct hb_lexeme *lexicon;
 	size_t n_lexicon;
-	/* All lexicon patterns as one alternation with (*MARK:n), so the
-	 * rewrite is one scan of the message instead of one per entry. */
-	pcre2_code *lexicon_re;
-	/* Every red flag in one alternation: most messages are not
-	 * emergencies, and one failed scan is much cheaper than forty. */
-	pcre2_code *redflag_re;
+	/* Which patterns can match a message at all: most red flags and
+	 * intents need a word the message does not have. */
+	struct hb_prefilter *prefilter;
 	pcre2_match_context *match_ctx;
 	struct hb_strset vocabulary;   /* everyday words, stemmed (load only) */
 	struct hb_wordmap words;
+	struct hb_typos typos;
 	const struct hb_intent *about; /* intent for a bare topic name */
 	char *wording[HB_WORD_COUNT];
 	char *emergency_number;
@@ -192,7 +205,10 @@ struct hb_word *hb_wordmap_get(const struct hb_wordmap *map, const char *stem,
 		size_t len);
 struct hb_word *hb_wordmap_add(struct hb_wordmap *map, const char *stem,
 		size_t len);
-bool hb_wordmap_index_lengths(struct hb_wordmap *map);
+bool hb_typos_build(struct hb_typos *typos, const struct hb_wordmap *words);
+const struct hb_word *hb_typos_correct(const struct hb_typos *typos,
+		const struct hb_wordmap *words, const char *stem, size_t len);
+void hb_typos_finish(struct hb_typos *typos);
 void hb_wordmap_finish(struct hb_wordmap *map);
 bool hb_strset_add(struct hb_strset *set, const char *s, size_t len);
 bool hb_strset_has(const struct hb_strset *set, const char *s, size_t len);

@@ -96,6 +96,10 @@ void hb_text_normalize(const char *in, size_t len, struct hb_buf *out)
 		} else if (cp == 0x2018 || cp == 0x2019 || cp == 0x2032 ||
 				cp == 0x02bc) {
 			hb_buf_putc(out, '\'');
+		} else if (cp == 0x212a || cp == 0x17f) {
+			/* KELVIN SIGN and LONG S are caseless twins of k and s
+			 * to PCRE2; spelled out so literal prefilters see them */
+			hb_buf_putc(out, cp == 0x212a ? 'k' : 's');
 		} else if (cp == 0x201c || cp == 0x201d) {
 			hb_buf_putc(out, '"');
 		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 ||
@@ -181,33 +185,34 @@ size_t hb_text_stem(const char *word, size_t len, char *out)
 int hb_text_distance(const char *a, size_t alen, const char *b, size_t blen,
 		int max)
 {
-	int row[64];
+	/* optimal string alignment: a swapped pair ("crmap") is one edit */
+	int d[64][64];
 	if (alen >= 63 || blen >= 63)
 		return max + 1;
 	if ((int)alen - (int)blen > max || (int)blen - (int)alen > max)
 		return max + 1;
+	for (size_t i = 0; i <= alen; i++)
+		d[i][0] = (int)i;
 	for (size_t j = 0; j <= blen; j++)
-		row[j] = (int)j;
+		d[0][j] = (int)j;
 	for (size_t i = 1; i <= alen; i++) {
-		int prev = row[0];
-		int best;
-		row[0] = (int)i;
-		best = row[0];
+		int best = max + 1;
 		for (size_t j = 1; j <= blen; j++) {
-			int cur = row[j];
 			int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			int v = prev + cost;
-			if (row[j] + 1 < v)
-				v = row[j] + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			prev = cur;
+			int v = d[i - 1][j - 1] + cost;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+					d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
 			if (v < best)
 				best = v;
 		}
 		if (best > max)
 			return max + 1;
 	}
-	return row[blen];
+	return d[alen][blen];
 }

@@ -35,7 +35,8 @@ void hb_text_words(const char *text, size_t len, hb_word_fn fn, void *data);
  */
 size_t hb_text_stem(const char *word, size_t len, char *out);
 
-/* Damerau-free Levenshtein distance capped at max + 1. */
+/* Edit distance (optimal string alignment: insert, delete, substitute,
+ * swap two neighbours) capped at max + 1. */
 int hb_text_distance(const char *a, size_t alen, const char *b, size_t blen,
 		int max);
 

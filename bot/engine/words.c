@@ -189,24 +189,110 @@ struct hb_word *hb_wordmap_add(struct hb_wordmap *map, const char *stem,
 	return w;
 }
 
-bool hb_wordmap_index_lengths(struct hb_wordmap *map)
+static bool typo_add(struct hb_typos *t, const char *key, size_t len,
+		uint32_t word)
 {
-	map->by_len = calloc(HB_MAX_STEM + 1, sizeof(*map->by_len));
-	map->n_by_len = calloc(HB_MAX_STEM + 1, sizeof(*map->n_by_len));
-	if (!map->by_len || !map->n_by_len)
-		return false;
-	for (size_t i = 0; i < map->n_words; i++) {
-		size_t len = strlen(map->words[i].stem);
-		if (len > HB_MAX_STEM)
-			continue;
-		uint32_t *l = realloc(map->by_len[len],
-				(map->n_by_len[len] + 1) * sizeof(*l));
-		if (!l)
+	size_t h = hash(key, len) & (t->cap - 1);
+	for (uint32_t i = t->heads[h]; i; i = t->entries[i - 1].next) {
+		if (t->entries[i - 1].word == word && slot_eq(t->entries[i - 1].key, key, len))
+			return true;
+	}
+	if (t->n == t->cap_entries) {
+		size_t cap = t->cap_entries ? t->cap_entries * 2 : 4096;
+		struct hb_typo_entry *e = realloc(t->entries, cap * sizeof(*e));
+		if (!e)
 			return false;
-		map->by_len[len] = l;
-		l[map->n_by_len[len]++] = (uint32_t)i;
+		t->entries = e;
+		t->cap_entries = cap;
+	}
+	struct hb_typo_entry *e = &t->entries[t->n];
+	if (!(e->key = strndup(key, len)))
+		return false;
+	e->word = word;
+	e->next = t->heads[h];
+	t->heads[h] = (uint32_t)++t->n;
+	return true;
+}
+
+static bool typo_keys(struct hb_typos *t, const char *w, size_t len,
+		uint32_t word)
+{
+	char buf[HB_MAX_STEM + 1];
+	if (!typo_add(t, w, len, word))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		memcpy(buf, w, i);
+		memcpy(buf + i, w + i + 1, len - i - 1);
+		if (!typo_add(t, buf, len - 1, word))
+			return false;
 	}
 	return true;
+}
+
+bool hb_typos_build(struct hb_typos *t, const struct hb_wordmap *words)
+{
+	t->cap = 1;
+	while (t->cap < words->n_words * 16)
+		t->cap *= 2;
+	if (!(t->heads = calloc(t->cap, sizeof(*t->heads))))
+		return false;
+	for (size_t i = 0; i < words->n_words; i++) {
+		const char *w = words->words[i].stem;
+		size_t len = strlen(w);
+		/* short words are too easily one edit from another word */
+		if (len >= 3 && len <= HB_MAX_STEM && !typo_keys(t, w, len, (uint32_t)i))
+			return false;
+	}
+	return true;
+}
+
+static const struct hb_word *typo_lookup(const struct hb_typos *t,
+		const struct hb_wordmap *words, const char *key, size_t klen,
+		const char *stem, size_t len, const struct hb_word *best)
+{
+	size_t h = hash(key, klen) & (t->cap - 1);
+	for (uint32_t i = t->heads[h]; i; i = t->entries[i - 1].next) {
+		const struct hb_typo_entry *e = &t->entries[i - 1];
+		if (!slot_eq(e->key, key, klen))
+			continue;
+		const struct hb_word *w = &words->words[e->word];
+		/* lowest index wins, so the answer never depends on hashing */
+		if (best && w >= best)
+			continue;
+		/* a short word one edit from an everyday word is as likely an
+		 * unknown subject ("gout" is not "out"): only the library's own
+		 * words, or long everyday words, absorb typos */
+		if (!w->lexical && w->n_articles == 0 && len < 6)
+			continue;
+		if (hb_text_distance(stem, len, w->stem, strlen(w->stem), 1) <= 1)
+			best = w;
+	}
+	return best;
+}
+
+const struct hb_word *hb_typos_correct(const struct hb_typos *t,
+		const struct hb_wordmap *words, const char *stem, size_t len)
+{
+	char buf[HB_MAX_STEM + 1];
+	const struct hb_word *best = NULL;
+	if (!t->cap || len < 4 || len > HB_MAX_STEM)
+		return NULL;
+	best = typo_lookup(t, words, stem, len, stem, len, best);
+	for (size_t i = 0; i < len; i++) {
+		memcpy(buf, stem, i);
+		memcpy(buf + i, stem + i + 1, len - i - 1);
+		best = typo_lookup(t, words, buf, len - 1, stem, len, best);
+	}
+	return best;
+}
+
+void hb_typos_finish(struct hb_typos *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->entries[i].key);
+	free(t->entries);
+	free(t->heads);
+	*t = (struct hb_typos){0};
 }
 
 void hb_wordmap_finish(struct hb_wordmap *map)
@@ -218,11 +304,5 @@ void hb_wordmap_finish(struct hb_wordmap *map)
 	}
 	free(map->words);
 	free(map->slots);
-	if (map->by_len) {
-		for (size_t i = 0; i <= HB_MAX_STEM; i++)
-			free(map->by_len[i]);
-	}
-	free(map->by_len);
-	free(map->n_by_len);
 	*map = (struct hb_wordmap){0};
 }
