@@ -1,6 +1,7 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "matrix/matrix.h"
 #include "relay/relay.h"
 #include "widget/widget.h"
 
@@ -8,5 +9,6 @@
 const struct hb_channel *const hb_channels[] = {
 	&hb_channel_widget,
 	&hb_channel_relay,
+	&hb_channel_matrix,
 	NULL,
 };

@@ -1,0 +1,101 @@
+#ifndef HB_MX_CLIENT_H
+#define HB_MX_CLIENT_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+
+#include "event.h"
+#include "http.h"
+#include "mxconfig.h"
+
+/*
+ * The Matrix client: one chain of requests at a time (start-up checks,
+ * then sync → handle the batch → save → sync), each retried with backoff
+ * until it succeeds, plus fire-and-forget typing notices and receipts.
+ * client.c runs the chain and judges answers, sync.c turns a /sync answer
+ * into tasks, task.c carries the tasks out.
+ */
+struct hb_app;
+struct hb_conversations;
+struct hb_mx_store;
+
+enum hb_mx_task_kind {
+	HB_MX_TASK_JOIN,
+	HB_MX_TASK_DECLINE,
+	HB_MX_TASK_ANSWER,
+};
+
+struct hb_mx_task {
+	enum hb_mx_task_kind kind;
+	char *room_id;
+	char *event_id;
+	char *sender;
+	char *thread_root;
+	char *text;
+	bool mentioned;
+	bool prefixed;
+};
+
+enum hb_mx_outcome {
+	HB_MX_OK,
+	HB_MX_RETRY,  /* passing trouble: try the same request again later */
+	HB_MX_FAILED, /* the homeserver said no: give this one up */
+	HB_MX_FATAL,  /* nothing will work (token rejected): stop */
+};
+
+struct hb_mx_client {
+	struct hb_app *app;
+	struct hb_mx_config cfg;
+	struct hb_mx_http *http;
+	struct hb_mx_store *store;
+	struct hb_conversations *convs;
+	char *display_name;
+	char *filter_id;
+	struct hb_mx_identity me;
+	bool started; /* the start-up checks passed */
+	bool fatal;
+
+	/* the chain */
+	struct hb_mx_request *req;
+	lws_sorted_usec_list_t retry_sul;
+	void (*retry_fn)(struct hb_mx_client *c);
+	unsigned failures;  /* in a row, for the backoff */
+	unsigned attempts;  /* of the current request */
+
+	/* the batch being handled */
+	char *batch_next;
+	struct hb_mx_task *tasks;
+	size_t n_tasks, cap_tasks, cur;
+	char *send_body;    /* the reply being sent, kept for retries */
+	bool send_urgent;
+	long long task_started_us;
+};
+
+/* client.c */
+/* Starts the chain's request; its answer goes to fn. */
+void hb_mx_client_call(struct hb_mx_client *c, const char *kind,
+		const char *method, const char *path, const char *body,
+		int timeout_s, hb_mx_http_fn fn);
+/* A request nobody waits for (typing, receipts). */
+void hb_mx_client_fire(struct hb_mx_client *c, const char *kind,
+		const char *method, const char *path, const char *body);
+/* Judges an answer: OK, or when to retry (*delay_ms), or failure. Logs. */
+enum hb_mx_outcome hb_mx_client_judge(struct hb_mx_client *c,
+		const char *kind, const struct hb_mx_response *res, long *delay_ms);
+/* Runs fn after delay_ms. */
+void hb_mx_client_later(struct hb_mx_client *c, long delay_ms,
+		void (*fn)(struct hb_mx_client *c));
+/* Stops the client (and the process) with a message for the operator. */
+void hb_mx_client_fatal(struct hb_mx_client *c, const char *why);
+
+/* sync.c */
+void hb_mx_sync_next(struct hb_mx_client *c);
+/* Called by task.c when every task of the batch is done. */
+void hb_mx_sync_batch_done(struct hb_mx_client *c);
+void hb_mx_sync_clear_batch(struct hb_mx_client *c);
+
+/* task.c */
+void hb_mx_task_run(struct hb_mx_client *c);
+void hb_mx_task_finish(struct hb_mx_task *t);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * The sync loop: long-poll /sync, turn the answer into tasks (invites to
+ * take or decline, messages that may need an answer), and save the sync
+ * token only once every task of the batch is done, so a crash replays
+ * the batch instead of losing it (task.c makes the replay harmless).
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "client.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "util.h"
+
+#define LONG_POLL_MS 30000
+/* the server answers a long-poll after LONG_POLL_MS; give it time */
+#define SYNC_TIMEOUT_S 45
+
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+void hb_mx_sync_clear_batch(struct hb_mx_client *c)
+{
+	for (size_t i = 0; i < c->n_tasks; i++)
+		hb_mx_task_finish(&c->tasks[i]);
+	c->n_tasks = c->cur = 0;
+	free(c->batch_next);
+	c->batch_next = NULL;
+	free(c->send_body);
+	c->send_body = NULL;
+}
+
+static struct hb_mx_task *add_task(struct hb_mx_client *c,
+		enum hb_mx_task_kind kind, const char *room_id)
+{
+	if (c->n_tasks == c->cap_tasks) {
+		size_t cap = c->cap_tasks ? c->cap_tasks * 2 : 16;
+		struct hb_mx_task *tasks = realloc(c->tasks, cap * sizeof(*tasks));
+		if (!tasks)
+			return NULL;
+		c->tasks = tasks;
+		c->cap_tasks = cap;
+	}
+	struct hb_mx_task *t = &c->tasks[c->n_tasks];
+	*t = (struct hb_mx_task){ .kind = kind, .room_id = strdup(room_id) };
+	if (!t->room_id)
+		return NULL;
+	c->n_tasks++;
+	return t;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s && !d)
+		*oom = true;
+	return d;
+}
+
+static bool add_invite(struct hb_mx_client *c, const char *room_id,
+		const cJSON *room)
+{
+	const cJSON *ev;
+	const char *inviter = NULL;
+	cJSON_ArrayForEach(ev, get(get(room, "invite_state"), "events")) {
+		const cJSON *type = get(ev, "type");
+		const cJSON *key = get(ev, "state_key");
+		const cJSON *sender = get(ev, "sender");
+		const cJSON *membership = get(get(ev, "content"), "membership");
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "m.room.member") == 0 &&
+				cJSON_IsString(key) && strcmp(key->valuestring, c->cfg.user_id) == 0 &&
+				cJSON_IsString(membership) &&
+				strcmp(membership->valuestring, "invite") == 0 &&
+				cJSON_IsString(sender))
+			inviter = sender->valuestring;
+	}
+	bool allowed = inviter && hb_mx_config_inviter_allowed(&c->cfg, inviter);
+	hb_log(HB_LOG_INFO, "matrix_invite", "action=%s", allowed ? "join" :
+		c->cfg.decline_invites ? "decline" : "ignore");
+	if (!allowed && !c->cfg.decline_invites)
+		return true;
+	return add_task(c, allowed ? HB_MX_TASK_JOIN : HB_MX_TASK_DECLINE,
+		room_id) != NULL;
+}
+
+static bool add_message(struct hb_mx_client *c, const char *room_id,
+		const cJSON *ev)
+{
+	struct hb_mx_message msg;
+	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &c->me, &msg);
+	if (v != HB_MX_CANDIDATE) {
+		if (v != HB_MX_IGNORE_NOT_MESSAGE)
+			hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=%s", hb_mx_verdict_str(v));
+		hb_mx_message_finish(&msg);
+		return true;
+	}
+	struct hb_mx_task *t = add_task(c, HB_MX_TASK_ANSWER, room_id);
+	bool oom = !t;
+	if (t) {
+		t->event_id = dup_or_null(msg.event_id, &oom);
+		t->sender = dup_or_null(msg.sender, &oom);
+		t->thread_root = dup_or_null(msg.thread_root, &oom);
+		t->text = msg.text;
+		msg.text = NULL;
+		t->mentioned = msg.mentioned;
+		t->prefixed = msg.prefixed;
+	}
+	hb_mx_message_finish(&msg);
+	return !oom;
+}
+
+static bool add_room(struct hb_mx_client *c, const char *room_id,
+		const cJSON *room, bool first)
+{
+	const cJSON *summary = get(room, "summary");
+	const cJSON *joined = get(summary, "m.joined_member_count");
+	const cJSON *invited = get(summary, "m.invited_member_count");
+	if (cJSON_IsNumber(joined) || cJSON_IsNumber(invited))
+		hb_mx_store_set_members(c->store, room_id,
+			cJSON_IsNumber(joined) ? (int)joined->valuedouble : -1,
+			cJSON_IsNumber(invited) ? (int)invited->valuedouble : -1);
+	/* the first sync is all history */
+	if (first)
+		return true;
+	const cJSON *events = get(get(room, "timeline"), "events");
+	const cJSON *ev;
+	const cJSON *after = NULL;
+	/* a room the bot has just joined arrives with the history before the
+	 * join: only what follows the join is new */
+	cJSON_ArrayForEach(ev, events) {
+		if (hb_mx_event_is_own_join(ev, c->cfg.user_id))
+			after = ev;
+	}
+	if (after)
+		hb_log(HB_LOG_INFO, "matrix_joined_room", "history_skipped=yes");
+	for (ev = after ? after->next : (events ? events->child : NULL); ev;
+			ev = ev->next) {
+		if (!add_message(c, room_id, ev))
+			return false;
+	}
+	return true;
+}
+
+static bool read_batch(struct hb_mx_client *c, const cJSON *root, bool first)
+{
+	const cJSON *rooms = get(root, "rooms");
+	const cJSON *room;
+	cJSON_ArrayForEach(room, get(rooms, "leave"))
+		hb_mx_store_forget_room(c->store, room->string);
+	cJSON_ArrayForEach(room, get(rooms, "invite")) {
+		if (!add_invite(c, room->string, room))
+			return false;
+	}
+	cJSON_ArrayForEach(room, get(rooms, "join")) {
+		if (!add_room(c, room->string, room, first))
+			return false;
+	}
+	return true;
+}
+
+static void on_sync(void *data, const struct hb_mx_response *res)
+{
+	struct hb_mx_client *c = data;
+	long delay;
+	c->req = NULL;
+	enum hb_mx_outcome o = hb_mx_client_judge(c, "sync", res, &delay);
+	if (o == HB_MX_FATAL)
+		return;
+	if (o == HB_MX_FAILED)
+		delay = hb_mx_backoff_ms(c->failures++, 1000, 5 * 60 * 1000);
+	if (o != HB_MX_OK) {
+		hb_mx_client_later(c, delay, hb_mx_sync_next);
+		return;
+	}
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(res->body, res->len, &end, 0);
+	const cJSON *next = get(root, "next_batch");
+	if (!cJSON_IsString(next) || !next->valuestring[0]) {
+		cJSON_Delete(root);
+		hb_log(HB_LOG_WARN, "matrix_sync", "error=\"answer without next_batch\"");
+		hb_mx_client_later(c, hb_mx_backoff_ms(c->failures++, 1000,
+			5 * 60 * 1000), hb_mx_sync_next);
+		return;
+	}
+	bool first = hb_mx_store_since(c->store) == NULL;
+	hb_mx_sync_clear_batch(c);
+	c->batch_next = strdup(next->valuestring);
+	bool ok = c->batch_next && read_batch(c, root, first);
+	cJSON_Delete(root);
+	if (!ok) {
+		hb_mx_client_fatal(c, "out of memory while reading a sync answer");
+		return;
+	}
+	if (first || c->n_tasks)
+		hb_log(HB_LOG_INFO, "matrix_sync", "first=%s tasks=%zu ms=%lld",
+			first ? "yes" : "no", c->n_tasks, res->elapsed_ms);
+	c->cur = 0;
+	hb_mx_task_run(c);
+}
+
+void hb_mx_sync_batch_done(struct hb_mx_client *c)
+{
+	if (c->batch_next && (!hb_mx_store_since(c->store) ||
+			strcmp(c->batch_next, hb_mx_store_since(c->store)) != 0)) {
+		if (hb_mx_store_set_since(c->store, c->batch_next))
+			hb_mx_store_save(c->store);
+	}
+	hb_mx_sync_clear_batch(c);
+	hb_mx_sync_next(c);
+}
+
+void hb_mx_sync_next(struct hb_mx_client *c)
+{
+	const char *since = hb_mx_store_since(c->store);
+	struct hb_mx_str path;
+	hb_mx_str_init(&path);
+	hb_mx_str_puts(&path, "/_matrix/client/v3/sync?filter=");
+	hb_mx_str_urlencode(&path, c->filter_id);
+	/* the first sync only learns where "now" is: no need to wait */
+	hb_mx_str_printf(&path, "&timeout=%d", since ? LONG_POLL_MS : 0);
+	if (since) {
+		hb_mx_str_puts(&path, "&since=");
+		hb_mx_str_urlencode(&path, since);
+	}
+	if (path.oom)
+		hb_mx_client_fatal(c, "out of memory");
+	else
+		hb_mx_client_call(c, "sync", "GET", path.data, NULL, SYNC_TIMEOUT_S,
+			on_sync);
+	hb_mx_str_finish(&path);
+}
