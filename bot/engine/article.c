@@ -449,6 +449,8 @@ void hb_article_finish(struct hb_article *a)
 	free(a->publisher);
 	free(a->updated);
 	free(a->copyright);
+	free(a->source_text);
+	free(a->source_html);
 	for (size_t i = 0; i < a->n_topics; i++)
 		hb_phrase_finish(&a->topics[i]);
 	free(a->topics);

@@ -84,19 +84,18 @@ void hb_buf_printf(struct hb_buf *buf, const char *fmt, ...)
 
 void hb_buf_html(struct hb_buf *buf, const char *s, size_t len)
 {
+	static const char *const rep[256] = {
+		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
+		['"'] = "&quot;", ['\''] = "&#39;",
+	};
 	size_t start = 0;
+	hb_buf_reserve(buf, len + len / 8);
 	for (size_t i = 0; i < len; i++) {
-		const char *rep;
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
-		}
+		const char *r = rep[(unsigned char)s[i]];
+		if (!r)
+			continue;
 		hb_buf_append(buf, s + start, i - start);
-		hb_buf_puts(buf, rep);
+		hb_buf_append(buf, r, strlen(r));
 		start = i + 1;
 	}
 	hb_buf_append(buf, s + start, len - start);

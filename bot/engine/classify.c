@@ -6,6 +6,7 @@
  * run on the text as rewritten by the lexicon, so they can be written in
  * the articles' own words.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,10 @@
 
 void hb_analysis_init(struct hb_analysis *an)
 {
-	*an = (struct hb_analysis){ .topic = -1, .evidence = -1 };
+	/* bits is filled by every scan; zeroing it here would be wasted */
+	memset(an, 0, offsetof(struct hb_analysis, bits));
+	an->topic = -1;
+	an->evidence = -1;
 	hb_buf_init(&an->norm);
 	hb_buf_init(&an->text);
 }
@@ -57,14 +61,13 @@ bool hb_pattern_matches(const struct hb_engine *e, const struct hb_pattern *p,
 /* Only patterns whose literals occur in the text can match it. */
 static bool may_match(const struct hb_analysis *an, const struct hb_pattern *p)
 {
-	return an->no_prefilter || hb_prefilter_test(an->engine_prefilter, an->bits, p->slot);
+	return an->no_prefilter || hb_prefilter_test(an->bits, p->slot);
 }
 
 bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 {
 	const char *text = an->norm.data ? an->norm.data : "";
 	size_t len = an->norm.len;
-	an->engine_prefilter = e->prefilter;
 	hb_prefilter_scan(e->prefilter, text, len, an->bits);
 	an->norm_scanned = true;
 	for (size_t i = 0; i < e->n_redflags; i++) {
@@ -222,8 +225,15 @@ static void find_topic(const struct hb_engine *e, struct words_ctx *ctx)
 
 bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 {
-	struct words_ctx ctx = { .engine = e, .an = an };
-	an->engine_prefilter = e->prefilter;
+	/* not an initializer: that would zero the 8 KiB word array for
+	 * every message; only n..evidence_tie need a value */
+	struct words_ctx ctx;
+	ctx.engine = e;
+	ctx.an = an;
+	ctx.n = 0;
+	ctx.evidence_article = 0;
+	ctx.evidence_count = 0;
+	ctx.evidence_tie = false;
 	if (!an->norm_scanned)
 		hb_prefilter_scan(e->prefilter, an->norm.data ? an->norm.data : "",
 			an->norm.len, an->bits);

@@ -13,8 +13,6 @@ struct hb_analysis {
 	pcre2_match_data *md;
 	bool explain;            /* collect every candidate, not just winners */
 	bool no_prefilter;       /* run every pattern (to check the prefilter) */
-	const struct hb_prefilter *engine_prefilter;
-	uint64_t bits[HB_PREFILTER_WORDS]; /* patterns the text may match */
 	bool norm_scanned;       /* bits are those of norm (not yet of text) */
 
 	const struct hb_redflag *redflag;
@@ -34,6 +32,9 @@ struct hb_analysis {
 
 	size_t n_candidates;
 	struct hb_candidate candidates[HB_MAX_CANDIDATES];
+
+	/* last: hb_analysis_init() leaves it alone */
+	uint64_t bits[HB_PREFILTER_WORDS]; /* patterns the text may match */
 };
 
 void hb_analysis_init(struct hb_analysis *an);

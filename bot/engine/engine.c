@@ -8,6 +8,7 @@
 #include "article.h"
 #include "buf.h"
 #include "library.h"
+#include "reply.h"
 #include "text.h"
 #include "util.h"
 
@@ -256,7 +257,7 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 	}
 	e->topics_line = hb_buf_steal(&topics);
 	if (!e->emergency_number || !e->crisis_number || !e->topics_line ||
-			!build_index(e)) {
+			!build_index(e) || !hb_reply_resolve_passages(e)) {
 		hb_error_set(err, opts->intents_dir, "", 0, 0, "out of memory");
 		goto fail;
 	}
@@ -270,6 +271,7 @@ void hb_engine_destroy(struct hb_engine *e)
 {
 	if (!e)
 		return;
+	hb_reply_free_passages(e);
 	for (size_t i = 0; i < e->n_articles; i++)
 		hb_article_finish(&e->articles[i]);
 	free(e->articles);

@@ -51,6 +51,9 @@ struct hb_article {
 	size_t n_topics;
 	struct hb_section *sections;
 	size_t n_sections;
+	/* source line and disclaimer, rendered once */
+	char *source_text;
+	char *source_html;
 };
 
 struct hb_pattern {
@@ -75,6 +78,13 @@ struct hb_target {
 	size_t first;      /* 0: all blocks */
 };
 
+/* A passage resolved once at load: which blocks of which section. */
+struct hb_passage {
+	const struct hb_section *section; /* NULL: the article has none */
+	const struct hb_block **blocks;
+	size_t n_blocks;
+};
+
 struct hb_intent {
 	char *id;
 	char *file;
@@ -85,6 +95,7 @@ struct hb_intent {
 	struct hb_patterns patterns;
 	struct hb_target *targets;
 	size_t n_targets;
+	struct hb_passage *answers; /* per article: the first target found */
 };
 
 struct hb_redflag {
@@ -95,6 +106,7 @@ struct hb_redflag {
 	struct hb_patterns patterns;
 	struct hb_target passage;
 	bool has_passage;
+	struct hb_passage *passages; /* per article */
 };
 
 struct hb_smalltalk {

@@ -649,6 +649,8 @@ struct hb_prefilter {
 	uint32_t n_groups;
 	/* per slot: its literal groups, all of which must be seen */
 	struct { uint16_t n; uint32_t group[MAX_AND]; } *slots;
+	uint32_t *group_slot; /* per group: the slot it belongs to */
+	uint64_t always[HB_PREFILTER_WORDS]; /* slots without groups */
 };
 
 static uint32_t new_node(struct hb_prefilter *pf)
@@ -687,6 +689,7 @@ void hb_prefilter_destroy(struct hb_prefilter *pf)
 		free(pf->nodes[i].out);
 	free(pf->nodes);
 	free(pf->slots);
+	free(pf->group_slot);
 	free(pf);
 }
 
@@ -727,11 +730,19 @@ bool hb_prefilter_add(struct hb_prefilter *pf, const char *source,
 	pf->slots = slots;
 	*slot = pf->n_slots++;
 	pf->slots[*slot].n = 0;
-	if (!extract(source, &r))
-		return true; /* no group: always runs */
+	if (!extract(source, &r)) {
+		pf->always[*slot / 64] |= 1ull << (*slot % 64);
+		return true;
+	}
 	bool ok = pf->n_groups + r.n <= HB_PREFILTER_MAX_GROUPS;
+	uint32_t *gs = ok ? realloc(pf->group_slot,
+			(pf->n_groups + r.n) * sizeof(*gs)) : NULL;
+	ok = gs != NULL;
+	if (ok)
+		pf->group_slot = gs;
 	for (size_t i = 0; ok && i < r.n; i++) {
 		uint32_t g = pf->n_groups++;
+		gs[g] = *slot;
 		pf->slots[*slot].group[pf->slots[*slot].n++] = g;
 		for (size_t j = 0; ok && j < r.sets[i].n; j++)
 			ok = insert(pf, r.sets[i].s[j], g);
@@ -776,31 +787,56 @@ bool hb_prefilter_build(struct hb_prefilter *pf)
 	return true;
 }
 
+static bool groups_seen(const struct hb_prefilter *pf, const uint64_t *groups,
+		uint32_t slot)
+{
+	for (uint16_t i = 0; i < pf->slots[slot].n; i++) {
+		uint32_t g = pf->slots[slot].group[i];
+		if (!((groups[g / 64] >> (g % 64)) & 1))
+			return false;
+	}
+	return true;
+}
+
 void hb_prefilter_scan(const struct hb_prefilter *pf, const char *text,
 		size_t len, uint64_t *bits)
 {
 	const struct node *nodes = pf->nodes;
+	uint64_t groups[HB_PREFILTER_MAX_GROUPS / 64];
+	uint32_t hits[512];
+	size_t n_hits = 0;
+	bool overflow = false;
 	uint32_t state = 0;
-	memset(bits, 0, (pf->n_groups + 63) / 64 * sizeof(*bits));
+	memset(groups, 0, (pf->n_groups + 63) / 64 * sizeof(*groups));
 	for (size_t i = 0; i < len; i++) {
 		state = nodes[state].next[symbol_of[(unsigned char)text[i]]];
 		for (uint32_t n = nodes[state].n_out ? state : nodes[state].dict; n;
 				n = nodes[n].dict) {
 			for (uint32_t k = 0; k < nodes[n].n_out; k++) {
 				uint32_t g = nodes[n].out[k];
-				bits[g / 64] |= 1ull << (g % 64);
+				uint64_t bit = 1ull << (g % 64);
+				if (groups[g / 64] & bit)
+					continue;
+				groups[g / 64] |= bit;
+				if (n_hits < sizeof(hits) / sizeof(hits[0]))
+					hits[n_hits++] = g;
+				else
+					overflow = true;
 			}
 		}
 	}
-}
-
-bool hb_prefilter_test(const struct hb_prefilter *pf, const uint64_t *bits,
-		uint32_t slot)
-{
-	for (uint16_t i = 0; i < pf->slots[slot].n; i++) {
-		uint32_t g = pf->slots[slot].group[i];
-		if (!((bits[g / 64] >> (g % 64)) & 1))
-			return false;
+	/* only slots owning a group that was seen can pass */
+	memcpy(bits, pf->always, (pf->n_slots + 63) / 64 * sizeof(*bits));
+	if (overflow) {
+		for (uint32_t s = 0; s < pf->n_slots; s++) {
+			if (pf->slots[s].n && groups_seen(pf, groups, s))
+				bits[s / 64] |= 1ull << (s % 64);
+		}
+		return;
 	}
-	return true;
+	for (size_t h = 0; h < n_hits; h++) {
+		uint32_t s = pf->group_slot[hits[h]];
+		if (groups_seen(pf, groups, s))
+			bits[s / 64] |= 1ull << (s % 64);
+	}
 }

@@ -21,8 +21,8 @@
 
 #define HB_PREFILTER_MAX_SLOTS 4096
 #define HB_PREFILTER_MAX_GROUPS (3 * HB_PREFILTER_MAX_SLOTS)
-/* words of the bitmap a scan fills: one bit per literal group */
-#define HB_PREFILTER_WORDS (HB_PREFILTER_MAX_GROUPS / 64)
+/* words of the bitmap a scan fills: one bit per pattern slot */
+#define HB_PREFILTER_WORDS (HB_PREFILTER_MAX_SLOTS / 64)
 
 struct hb_prefilter;
 
@@ -35,12 +35,15 @@ bool hb_prefilter_add(struct hb_prefilter *pf, const char *source,
 		uint32_t *slot);
 bool hb_prefilter_build(struct hb_prefilter *pf);
 
-/* Fills bits[] (HB_PREFILTER_WORDS words) with the literal groups seen. */
+/* Fills bits[] (HB_PREFILTER_WORDS words): one bit per slot that may
+ * match the text. */
 void hb_prefilter_scan(const struct hb_prefilter *pf, const char *text,
 		size_t len, uint64_t *bits);
-/* True when the pattern in slot may match the scanned text. */
-bool hb_prefilter_test(const struct hb_prefilter *pf, const uint64_t *bits,
-		uint32_t slot);
+
+static inline bool hb_prefilter_test(const uint64_t *bits, uint32_t slot)
+{
+	return (bits[slot / 64] >> (slot % 64)) & 1;
+}
 
 /*
  * The requirement of one pattern, for tests and review: each string is one

@@ -126,44 +126,146 @@ static void source_of(const struct hb_article *a, struct hb_reply *out)
 	};
 }
 
+static void put(struct hb_buf *b, const char *s)
+{
+	hb_buf_append(b, s, strlen(s));
+}
+
+static void put_html(struct hb_buf *b, const char *s)
+{
+	hb_buf_html(b, s, strlen(s));
+}
+
 /* The passage exactly as the article has it, then the source line. */
 void hb_reply_passage(const struct hb_engine *e, const struct hb_article *a,
 		const struct hb_section *sec, const struct hb_block *const *blocks,
 		size_t n, struct hb_buf *text, struct hb_buf *html)
 {
-	hb_buf_printf(text, "%s: %s\n", a->title, sec->heading);
-	hb_buf_puts(html, "<p class=\"hb-heading\"><strong>");
-	hb_buf_html(html, a->title, strlen(a->title));
-	hb_buf_puts(html, "</strong>: ");
-	hb_buf_html(html, sec->heading, strlen(sec->heading));
-	hb_buf_puts(html, "</p>\n");
+	hb_buf_reserve(text, 1024);
+	hb_buf_reserve(html, 1536);
+	put(text, a->title);
+	put(text, ": ");
+	put(text, sec->heading);
+	put(text, "\n");
+	put(html, "<p class=\"hb-heading\"><strong>");
+	put_html(html, a->title);
+	put(html, "</strong>: ");
+	put_html(html, sec->heading);
+	put(html, "</p>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct hb_block *b = blocks[i];
-		hb_buf_putc(text, '\n');
+		put(text, "\n");
 		if (b->text) {
-			hb_buf_printf(text, "%s\n", b->text);
-			hb_buf_puts(html, "<p>");
-			hb_buf_html(html, b->text, strlen(b->text));
-			hb_buf_puts(html, "</p>\n");
+			put(text, b->text);
+			put(text, "\n");
+			put(html, "<p>");
+			put_html(html, b->text);
+			put(html, "</p>\n");
 		}
 		if (b->type != HB_BLOCK_LIST)
 			continue;
-		hb_buf_puts(html, "<ul>\n");
+		put(html, "<ul>\n");
 		for (size_t k = 0; k < b->n_items; k++) {
-			hb_buf_printf(text, "  \xe2\x80\xa2 %s\n", b->items[k]);
-			hb_buf_puts(html, "<li>");
-			hb_buf_html(html, b->items[k], strlen(b->items[k]));
-			hb_buf_puts(html, "</li>\n");
+			put(text, "  \xe2\x80\xa2 ");
+			put(text, b->items[k]);
+			put(text, "\n");
+			put(html, "<li>");
+			put_html(html, b->items[k]);
+			put(html, "</li>\n");
 		}
-		hb_buf_puts(html, "</ul>\n");
+		put(html, "</ul>\n");
 	}
-	hb_buf_putc(text, '\n');
-	hb_buf_puts(html, "<p class=\"hb-source\">");
-	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_SOURCE], text, html);
-	hb_buf_puts(html, "</p>\n<p class=\"hb-disclaimer\">");
-	hb_buf_putc(text, '\n');
-	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_DISCLAIMER], text, html);
-	hb_buf_puts(html, "</p>");
+	put(text, "\n");
+	put(text, a->source_text);
+	put(html, a->source_html);
+}
+
+static bool render_source(const struct hb_engine *e, struct hb_article *a)
+{
+	struct hb_buf text, html;
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	put(&html, "<p class=\"hb-source\">");
+	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_SOURCE], &text, &html);
+	put(&html, "</p>\n<p class=\"hb-disclaimer\">");
+	put(&text, "\n");
+	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_DISCLAIMER], &text, &html);
+	put(&html, "</p>");
+	a->source_text = hb_buf_steal(&text);
+	a->source_html = hb_buf_steal(&html);
+	return a->source_text && a->source_html;
+}
+
+static bool resolve(const struct hb_target *targets, size_t n_targets,
+		const struct hb_article *a, struct hb_passage *out)
+{
+	const struct hb_block *blocks[256];
+	*out = (struct hb_passage){0};
+	for (size_t t = 0; t < n_targets; t++) {
+		const struct hb_section *sec;
+		size_t n = hb_target_select(&targets[t], a, &sec, blocks, 256);
+		if (!n)
+			continue;
+		out->blocks = malloc(n * sizeof(*out->blocks));
+		if (!out->blocks)
+			return false;
+		memcpy(out->blocks, blocks, n * sizeof(*blocks));
+		out->n_blocks = n;
+		out->section = sec;
+		return true;
+	}
+	return true;
+}
+
+/* Where each intent's answer is in each article, found once: a target
+ * looks through every block of a section for its locator text, which is
+ * too slow to do for every message. */
+bool hb_reply_resolve_passages(struct hb_engine *e)
+{
+	for (size_t i = 0; i < e->n_articles; i++) {
+		if (!render_source(e, &e->articles[i]))
+			return false;
+	}
+	for (size_t i = 0; i < e->n_intents; i++) {
+		struct hb_intent *in = &e->intents[i];
+		if (!in->n_targets)
+			continue;
+		if (!(in->answers = calloc(e->n_articles, sizeof(*in->answers))))
+			return false;
+		for (size_t a = 0; a < e->n_articles; a++) {
+			if (!resolve(in->targets, in->n_targets, &e->articles[a],
+					&in->answers[a]))
+				return false;
+		}
+	}
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		struct hb_redflag *rf = &e->redflags[i];
+		if (!rf->has_passage)
+			continue;
+		if (!(rf->passages = calloc(e->n_articles, sizeof(*rf->passages))))
+			return false;
+		for (size_t a = 0; a < e->n_articles; a++) {
+			if (!resolve(&rf->passage, 1, &e->articles[a], &rf->passages[a]))
+				return false;
+		}
+	}
+	return true;
+}
+
+void hb_reply_free_passages(struct hb_engine *e)
+{
+	for (size_t i = 0; i < e->n_intents; i++) {
+		for (size_t a = 0; e->intents[i].answers && a < e->n_articles; a++)
+			free(e->intents[i].answers[a].blocks);
+		free(e->intents[i].answers);
+		e->intents[i].answers = NULL;
+	}
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		for (size_t a = 0; e->redflags[i].passages && a < e->n_articles; a++)
+			free(e->redflags[i].passages[a].blocks);
+		free(e->redflags[i].passages);
+		e->redflags[i].passages = NULL;
+	}
 }
 
 static bool finish_reply(struct hb_buf *text, struct hb_buf *html,
@@ -278,18 +380,16 @@ static bool reply_escalation(const struct hb_engine *e,
 		e->wording[HB_WORD_ESCALATION_CRISIS] :
 		e->wording[HB_WORD_ESCALATION_EMERGENCY], &text, &html);
 	/* the article's own "seek care right away" text, when it has one */
-	for (size_t i = 0; rf->has_passage && i < e->n_articles; i++) {
+	for (size_t i = 0; rf->passages && i < e->n_articles; i++) {
 		const struct hb_article *a = &e->articles[i];
-		const struct hb_section *sec;
-		const struct hb_block *blocks[16];
-		size_t n = hb_target_select(&rf->passage, a, &sec, blocks, 16);
-		if (!n)
+		const struct hb_passage *p = &rf->passages[i];
+		if (!p->section)
 			continue;
 		hb_buf_puts(&text, "\n\n");
 		hb_buf_putc(&html, '\n');
-		hb_reply_passage(e, a, sec, blocks, n, &text, &html);
+		hb_reply_passage(e, a, p->section, p->blocks, p->n_blocks, &text, &html);
 		out->article = a->id;
-		out->section = sec->heading;
+		out->section = p->section->heading;
 		source_of(a, out);
 		break;
 	}
@@ -299,13 +399,9 @@ static bool reply_escalation(const struct hb_engine *e,
 static bool reply_answer(const struct hb_engine *e, const struct hb_intent *in,
 		const char *rule, const struct hb_article *a, struct hb_reply *out)
 {
-	const struct hb_section *sec = NULL;
-	const struct hb_block *blocks[64];
-	size_t n = 0;
-	for (size_t t = 0; t < in->n_targets && !n; t++)
-		n = hb_target_select(&in->targets[t], a, &sec, blocks, 64);
+	const struct hb_passage *p = &in->answers[a - e->articles];
 	out->intent = in->id;
-	if (!n)
+	if (!p->section)
 		return hb_reply_fallback(e, "fallback:no-passage", a, out);
 	struct hb_buf text, html;
 	hb_buf_init(&text);
@@ -314,9 +410,9 @@ static bool reply_answer(const struct hb_engine *e, const struct hb_intent *in,
 	out->severity = in->severity;
 	out->rule = rule;
 	out->article = a->id;
-	out->section = sec->heading;
+	out->section = p->section->heading;
 	source_of(a, out);
-	hb_reply_passage(e, a, sec, blocks, n, &text, &html);
+	hb_reply_passage(e, a, p->section, p->blocks, p->n_blocks, &text, &html);
 	return finish_reply(&text, &html, out);
 }
 

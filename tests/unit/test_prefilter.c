@@ -206,7 +206,7 @@ static void test_differential(void **state)
 					md, NULL) < 0)
 				continue;
 			matched++;
-			if (!hb_prefilter_test(e->prefilter, bits, pats[i]->slot))
+			if (!hb_prefilter_test(bits, pats[i]->slot))
 				fail_msg("prefilter held back %s on \"%s\"", pats[i]->id,
 					norm.data);
 		}
