@@ -1,0 +1,600 @@
+/*
+ * Required-literal extraction from a PCRE2 pattern, for the prefilter.
+ * See prefilter.h for why; this file only has to be right in one
+ * direction: whatever it returns must occur in every match.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "prefilter.h"
+#include "prefilter_internal.h"
+
+/*
+ * A requirement is a conjunction of literal sets: every set must have one
+ * of its strings in the text. "\bcramp\w*\b.{0,30}\bwon'?t stop" gives
+ * {cramp} AND {wont stop, won't stop}: both must occur, which is far more
+ * selective than either alone.
+ */
+struct parser {
+	const char *p, *end;
+	bool fail;    /* a construct we do not model: no prefilter at all */
+	int depth;
+};
+
+static void set_free(struct litset *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->s[i]);
+	free(set->s);
+	*set = (struct litset){0};
+}
+
+void hb_req_free(struct req *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		set_free(&r->sets[i]);
+	r->n = 0;
+}
+
+static bool set_add(struct litset *set, const char *s, size_t len)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		if (strlen(set->s[i]) == len && memcmp(set->s[i], s, len) == 0)
+			return true;
+	}
+	char **l = realloc(set->s, (set->n + 1) * sizeof(*l));
+	if (!l)
+		return false;
+	set->s = l;
+	if (!(l[set->n] = strndup(s, len)))
+		return false;
+	set->n++;
+	return true;
+}
+
+static size_t set_min_len(const struct litset *set)
+{
+	size_t min = (size_t)-1;
+	for (size_t i = 0; i < set->n; i++) {
+		size_t l = strlen(set->s[i]);
+		if (l < min)
+			min = l;
+	}
+	return set->n ? min : 0;
+}
+
+/* Adds set to the conjunction, keeping the MAX_AND most selective (by
+ * shortest string); set is consumed. Sets that select nothing useful
+ * (a string under two bytes) are dropped: dropping a conjunct is always
+ * safe, it only lets more through. */
+static void req_and(struct req *r, struct litset *set)
+{
+	size_t m = set_min_len(set);
+	if (set->n == 0 || m < 2) {
+		set_free(set);
+		return;
+	}
+	if (r->n < MAX_AND) {
+		r->sets[r->n++] = *set;
+		*set = (struct litset){0};
+		return;
+	}
+	size_t worst = 0;
+	for (size_t i = 1; i < r->n; i++) {
+		if (set_min_len(&r->sets[i]) < set_min_len(&r->sets[worst]))
+			worst = i;
+	}
+	if (set_min_len(&r->sets[worst]) < m) {
+		set_free(&r->sets[worst]);
+		r->sets[worst] = *set;
+		*set = (struct litset){0};
+	} else {
+		set_free(set);
+	}
+}
+
+static void req_and_all(struct req *r, struct req *other)
+{
+	for (size_t i = 0; i < other->n; i++)
+		req_and(r, &other->sets[i]);
+	other->n = 0;
+}
+
+static const struct litset *req_best(const struct req *r)
+{
+	const struct litset *best = NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!best || set_min_len(&r->sets[i]) > set_min_len(best))
+			best = &r->sets[i];
+	}
+	return best;
+}
+
+/* run = run x tail (every string of run followed by every string of
+ * tail); false when that would grow past the limits. */
+static bool product(struct litset *run, const struct litset *tail, bool keep,
+		bool *oom)
+{
+	struct litset out = {0};
+	if (run->n * (tail->n + (keep ? 1 : 0)) > MAX_RUN)
+		return false;
+	for (size_t i = 0; i < run->n; i++) {
+		size_t a = strlen(run->s[i]);
+		if (keep && !set_add(&out, run->s[i], a))
+			*oom = true;
+		for (size_t j = 0; j < tail->n; j++) {
+			size_t b = strlen(tail->s[j]);
+			char buf[2 * MAX_LIT];
+			if (a + b > MAX_LIT) {
+				set_free(&out);
+				return false;
+			}
+			memcpy(buf, run->s[i], a);
+			memcpy(buf + a, tail->s[j], b);
+			if (!set_add(&out, buf, a + b))
+				*oom = true;
+		}
+	}
+	set_free(run);
+	*run = out;
+	return true;
+}
+
+static void commit(struct req *r, struct litset *run, bool *oom)
+{
+	/* an empty string in the run means the run may be absent */
+	bool empty = false;
+	for (size_t i = 0; i < run->n; i++)
+		empty = empty || run->s[i][0] == '\0';
+	if (empty)
+		set_free(run);
+	else
+		req_and(r, run);
+	if (!set_add(run, "", 0))
+		*oom = true;
+}
+
+static int peek(const struct parser *ps)
+{
+	return ps->p < ps->end ? (unsigned char)*ps->p : -1;
+}
+
+/* Minimum repeat count of the quantifier at p, consuming it; 1 if none.
+ * *max: the maximum, -1 when unbounded. */
+static int quantifier(struct parser *ps, int *max)
+{
+	int min = 1;
+	*max = 1;
+	int c = peek(ps);
+	if (c == '?') {
+		min = 0;
+		ps->p++;
+	} else if (c == '*' || c == '+') {
+		min = c == '+';
+		*max = -1;
+		ps->p++;
+	} else if (c == '{') {
+		const char *q = ps->p + 1;
+		int n = 0, m, digits = 0;
+		while (q < ps->end && *q >= '0' && *q <= '9' && digits < 6) {
+			n = n * 10 + (*q++ - '0');
+			digits++;
+		}
+		if (!digits) {
+			/* "{" that is not a quantifier: a literal to PCRE2, too
+			 * unusual to model */
+			ps->fail = true;
+			return 1;
+		}
+		m = n;
+		if (q < ps->end && *q == ',') {
+			q++;
+			if (q < ps->end && *q >= '0' && *q <= '9') {
+				m = 0;
+				while (q < ps->end && *q >= '0' && *q <= '9' && m < 100000)
+					m = m * 10 + (*q++ - '0');
+			} else {
+				m = -1;
+			}
+		}
+		if (q >= ps->end || *q != '}') {
+			ps->fail = true;
+			return 1;
+		}
+		ps->p = q + 1;
+		min = n;
+		*max = m;
+	} else {
+		return 1;
+	}
+	/* lazy or possessive suffix */
+	if (peek(ps) == '?' || peek(ps) == '+')
+		ps->p++;
+	return min;
+}
+
+static char lower(int c)
+{
+	return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+}
+
+/* A class of a few plain ASCII characters ("[12]", "[a-c]") is a small
+ * exact set; anything else (negation, escapes, POSIX) is unknown. */
+static bool parse_class(struct parser *ps, struct litset *set, bool *oom)
+{
+	const char *q = ps->p + 1;
+	bool simple = true;
+	if (q < ps->end && (*q == '^' || *q == ']'))
+		simple = false;
+	const char *close = q;
+	/* find the end the way PCRE2 does */
+	if (close < ps->end && *close == '^')
+		close++;
+	if (close < ps->end && *close == ']')
+		close++;
+	while (close < ps->end && *close != ']') {
+		if (*close == '\\' && close + 1 < ps->end) {
+			simple = false;
+			close += 2;
+		} else if (*close == '[' && close + 1 < ps->end && close[1] == ':') {
+			const char *e = close + 2;
+			while (e + 1 < ps->end && !(e[0] == ':' && e[1] == ']'))
+				e++;
+			if (e + 1 >= ps->end) {
+				ps->fail = true;
+				return false;
+			}
+			simple = false;
+			close = e + 2;
+		} else {
+			close++;
+		}
+	}
+	if (close >= ps->end) {
+		ps->fail = true;
+		return false;
+	}
+	ps->p = close + 1;
+	if (!simple)
+		return false;
+	for (const char *c = q; c < close; c++) {
+		unsigned char from = (unsigned char)*c, to = from;
+		if (c + 2 < close && c[1] == '-') {
+			to = (unsigned char)c[2];
+			c += 2;
+		}
+		if (from >= 0x80 || to >= 0x80 || to < from || to - from > 26) {
+			set_free(set);
+			return false;
+		}
+		for (unsigned ch = from; ch <= to; ch++) {
+			char l = lower((int)ch);
+			if (!set_add(set, &l, 1))
+				*oom = true;
+		}
+	}
+	if (set->n > 26) {
+		set_free(set);
+		return false;
+	}
+	return true;
+}
+
+enum atom { ATOM_EXACT, ATOM_NEUTRAL, ATOM_UNKNOWN, ATOM_GROUP };
+
+static struct req parse_alt(struct parser *ps, struct litset *exact, bool *is_exact);
+
+/*
+ * One sequence item. ATOM_EXACT: it matches exactly one string of *set
+ * (a literal character, a small class, a purely literal group).
+ * ATOM_GROUP: it needs *group (a conjunction) somewhere inside it.
+ */
+static enum atom parse_atom(struct parser *ps, struct litset *set,
+		struct req *group, bool *oom)
+{
+	int c = peek(ps);
+	char l;
+	if (c == '[')
+		return parse_class(ps, set, oom) ? ATOM_EXACT : ATOM_UNKNOWN;
+	ps->p++;
+	if (c == '\\') {
+		int e = peek(ps);
+		if (e < 0) {
+			ps->fail = true;
+			return ATOM_UNKNOWN;
+		}
+		ps->p++;
+		if (strchr("bBAzZG", e))
+			return ATOM_NEUTRAL;
+		if (strchr("dDwWsShHvVNRXnrtfae", e))
+			return ATOM_UNKNOWN;
+		if (e == 'p' || e == 'P' || e == 'x') {
+			if (peek(ps) == '{') {
+				const char *close = memchr(ps->p, '}', (size_t)(ps->end - ps->p));
+				if (!close) {
+					ps->fail = true;
+					return ATOM_UNKNOWN;
+				}
+				ps->p = close + 1;
+			} else {
+				ps->p += e == 'x' ? 2 : 1;
+				if (ps->p > ps->end)
+					ps->fail = true;
+			}
+			return ATOM_UNKNOWN;
+		}
+		if ((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') ||
+				(e >= 'A' && e <= 'Z') || e >= 0x80) {
+			ps->fail = true; /* back-references and rarer escapes */
+			return ATOM_UNKNOWN;
+		}
+		l = (char)e; /* escaped punctuation is itself */
+		if (!set_add(set, &l, 1))
+			*oom = true;
+		return ATOM_EXACT;
+	}
+	if (c == '.')
+		return ATOM_UNKNOWN;
+	if (c == '^' || c == '$')
+		return ATOM_NEUTRAL;
+	if (c == '(') {
+		bool lookaround = false;
+		if (peek(ps) == '*') {
+			ps->fail = true; /* (*VERB) */
+			return ATOM_UNKNOWN;
+		}
+		if (peek(ps) == '?') {
+			ps->p++;
+			int k = peek(ps);
+			if (k == ':' || k == '>') {
+				ps->p++;
+			} else if (k == '=' || k == '!') {
+				ps->p++;
+				lookaround = true;
+			} else if (k == '<' && ps->p + 1 < ps->end &&
+					(ps->p[1] == '=' || ps->p[1] == '!')) {
+				ps->p += 2;
+				lookaround = true;
+			} else if (k == '<' || k == '\'' || (k == 'P' && ps->p + 1 < ps->end &&
+					ps->p[1] == '<')) {
+				char close = k == '\'' ? '\'' : '>';
+				const char *q = memchr(ps->p + 1, close, (size_t)(ps->end - ps->p - 1));
+				if (!q) {
+					ps->fail = true;
+					return ATOM_UNKNOWN;
+				}
+				ps->p = q + 1;
+			} else if (k == '#') {
+				const char *q = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
+				if (!q) {
+					ps->fail = true;
+					return ATOM_UNKNOWN;
+				}
+				ps->p = q + 1;
+				return ATOM_NEUTRAL;
+			} else {
+				/* inline options could turn caseless off, (?| resets
+				 * groups: not modelled */
+				ps->fail = true;
+				return ATOM_UNKNOWN;
+			}
+		}
+		if (++ps->depth > 64) {
+			ps->fail = true;
+			return ATOM_UNKNOWN;
+		}
+		bool exact = false;
+		struct req inner = parse_alt(ps, set, &exact);
+		ps->depth--;
+		if (peek(ps) != ')') {
+			ps->fail = true;
+			hb_req_free(&inner);
+			set_free(set);
+			return ATOM_UNKNOWN;
+		}
+		ps->p++;
+		if (lookaround) {
+			hb_req_free(&inner);
+			set_free(set);
+			return ATOM_UNKNOWN; /* zero-width: requires nothing safely */
+		}
+		if (exact) {
+			hb_req_free(&inner);
+			return ATOM_EXACT;
+		}
+		set_free(set);
+		*group = inner;
+		return ATOM_GROUP;
+	}
+	if (c == '*' || c == '+' || c == '?' || c == '{' || c == ')' || c == '|') {
+		ps->fail = true;
+		return ATOM_UNKNOWN;
+	}
+	if (c >= 0x80)
+		return ATOM_UNKNOWN; /* caseless non-ASCII is PCRE2's business */
+	l = lower(c);
+	if (!set_add(set, &l, 1))
+		*oom = true;
+	return ATOM_EXACT;
+}
+
+/* A sequence: the conjunction of what its required items need. When the
+ * whole sequence is literal, *exact receives every string it matches. */
+static struct req parse_seq(struct parser *ps, struct litset *exact,
+		bool *is_exact)
+{
+	struct req r = {0};
+	struct litset run = {0};
+	bool oom = false, whole = true;
+	set_add(&run, "", 0);
+	while (!ps->fail && ps->p < ps->end && *ps->p != '|' && *ps->p != ')') {
+		struct litset set = {0};
+		struct req group = {0};
+		enum atom a = parse_atom(ps, &set, &group, &oom);
+		int max = 1;
+		int min = ps->fail ? 1 : quantifier(ps, &max);
+		if (ps->fail) {
+			set_free(&set);
+			hb_req_free(&group);
+			break;
+		}
+		switch (a) {
+		case ATOM_EXACT:
+			if (min > 1 || max == 0) {
+				/* "x{2,}" and friends: rare, modelled as unknown */
+				commit(&r, &run, &oom);
+				whole = false;
+			} else if (!product(&run, &set, min == 0, &oom)) {
+				/* too many variants: end the run here; a required
+				 * item still stands as a conjunct of its own */
+				commit(&r, &run, &oom);
+				whole = false;
+				if (min == 1) {
+					struct litset copy = {0};
+					for (size_t i = 0; i < set.n; i++)
+						set_add(&copy, set.s[i], strlen(set.s[i]));
+					req_and(&r, &copy);
+				}
+			} else if (max != 1) {
+				/* repeats: what follows is not next to the run */
+				commit(&r, &run, &oom);
+				whole = false;
+			}
+			set_free(&set);
+			break;
+		case ATOM_NEUTRAL:
+			break;
+		case ATOM_UNKNOWN:
+			commit(&r, &run, &oom);
+			whole = false;
+			break;
+		case ATOM_GROUP:
+			commit(&r, &run, &oom);
+			whole = false;
+			if (min >= 1)
+				req_and_all(&r, &group);
+			hb_req_free(&group);
+			break;
+		}
+	}
+	if (oom)
+		ps->fail = true;
+	*is_exact = whole && !ps->fail;
+	if (*is_exact) {
+		*exact = run;
+		/* the run also stands as this sequence's requirement */
+		struct litset copy = {0};
+		for (size_t i = 0; i < run.n; i++)
+			set_add(&copy, run.s[i], strlen(run.s[i]));
+		commit(&r, &copy, &oom);
+		set_free(&copy);
+	} else {
+		commit(&r, &run, &oom);
+		set_free(&run);
+	}
+	return r;
+}
+
+/* Alternatives: exact when every branch is; otherwise the union of each
+ * branch's most selective set (a disjunction of conjunctions is more than
+ * this model keeps, and a union is always safe). */
+static struct req parse_alt(struct parser *ps, struct litset *exact,
+		bool *is_exact)
+{
+	struct req out = {0};
+	struct litset any = {0}, all_exact = {0};
+	bool valid = true, exact_all = true;
+	size_t branches = 0;
+	struct req first = {0};
+	for (;;) {
+		struct litset ex = {0};
+		bool is_ex = false;
+		struct req b = parse_seq(ps, &ex, &is_ex);
+		branches++;
+		if (is_ex) {
+			for (size_t i = 0; i < ex.n; i++)
+				set_add(&all_exact, ex.s[i], strlen(ex.s[i]));
+		} else {
+			exact_all = false;
+		}
+		set_free(&ex);
+		const struct litset *best = req_best(&b);
+		if (!best)
+			valid = false;
+		for (size_t i = 0; valid && best && i < best->n; i++) {
+			if (!set_add(&any, best->s[i], strlen(best->s[i])))
+				ps->fail = true;
+		}
+		if (branches == 1)
+			first = b;
+		else
+			hb_req_free(&b);
+		if (peek(ps) != '|')
+			break;
+		ps->p++;
+	}
+	*is_exact = exact_all && !ps->fail && all_exact.n <= MAX_RUN;
+	if (*is_exact)
+		*exact = all_exact;
+	else
+		set_free(&all_exact);
+	if (branches == 1) {
+		set_free(&any);
+		return first;
+	}
+	hb_req_free(&first);
+	if (valid)
+		req_and(&out, &any);
+	else
+		set_free(&any);
+	return out;
+}
+
+/* The requirement of a whole pattern; false when it has none we trust. */
+bool hb_req_extract(const char *source, struct req *r)
+{
+	struct parser ps = { .p = source, .end = source + strlen(source) };
+	struct litset ex = {0};
+	bool is_ex;
+	*r = parse_alt(&ps, &ex, &is_ex);
+	set_free(&ex);
+	if (ps.fail || ps.p != ps.end || r->n == 0) {
+		hb_req_free(r);
+		return false;
+	}
+	return true;
+}
+
+bool hb_prefilter_literals(const char *source, char ***lits, size_t *n)
+{
+	struct req r;
+	*lits = NULL;
+	*n = 0;
+	if (!hb_req_extract(source, &r))
+		return false;
+	/* for display: every conjunct, each as "a|b|c" */
+	char **out = calloc(r.n, sizeof(*out));
+	for (size_t i = 0; out && i < r.n; i++) {
+		size_t len = 0;
+		for (size_t j = 0; j < r.sets[i].n; j++)
+			len += strlen(r.sets[i].s[j]) + 1;
+		out[i] = calloc(1, len + 1);
+		for (size_t j = 0; out[i] && j < r.sets[i].n; j++) {
+			if (j)
+				strcat(out[i], "|");
+			strcat(out[i], r.sets[i].s[j]);
+		}
+	}
+	*lits = out;
+	*n = out ? r.n : 0;
+	hb_req_free(&r);
+	return out != NULL;
+}
+
+void hb_prefilter_free_literals(char **lits, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lits[i]);
+	free(lits);
+}
+
