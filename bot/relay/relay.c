@@ -93,7 +93,7 @@ static bool conf_parse(const cJSON *s, struct relay_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->max_conversations = 10000;
 	c->conversation_max_age = 3600;
-	c->max_message_bytes = 8192;
+	c->max_message_bytes = 65536;
 	c->max_undelivered = 10000;
 	if (!hb_config_check_keys(s, SECTION, keys) ||
 			!hb_config_bool(s, SECTION, "enabled", &enabled) ||
@@ -406,7 +406,7 @@ static const struct lws_protocols protocols[] = {
 	{
 		.name = SUBPROTOCOL,
 		.callback = callback,
-		.rx_buffer_size = 8192,
+		.rx_buffer_size = 16384,
 	},
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };

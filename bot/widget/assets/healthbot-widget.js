@@ -43,11 +43,13 @@
 	 * anyway, so a portal without a strict CSP is safe too. */
 	var ALLOWED = { P: 1, UL: 1, OL: 1, LI: 1, STRONG: 1, EM: 1, B: 1, I: 1,
 		BR: 1, A: 1, H3: 1, H4: 1 };
-	function cleanInto(target, html) {
+	function cleanInto(target, html, skipClass) {
 		var doc = new DOMParser().parseFromString(html, 'text/html');
 		(function copy(from, to) {
 			for (var n = from.firstChild; n; n = n.nextSibling) {
-				if (n.nodeType === 3) {
+				if (n.nodeType === 1 && skipClass && n.classList.contains(skipClass)) {
+					continue;
+				} else if (n.nodeType === 3) {
 					to.appendChild(document.createTextNode(n.nodeValue));
 				} else if (n.nodeType === 1 && ALLOWED[n.tagName]) {
 					var e = document.createElement(n.tagName);
@@ -178,11 +180,13 @@
 		var m = el('div', 'hb-msg hb-bot' + (escalation ? ' hb-escalation' : ''));
 		m.appendChild(el('span', 'hb-visually-hidden', 'Assistant: '));
 		var body = el('div', 'hb-body');
-		cleanInto(body, frame.html || '');
+		var hasSource = frame.source && frame.source.title;
+		/* the source line is built from frame.source below, once */
+		cleanInto(body, frame.html || '', hasSource ? 'hb-source' : null);
 		if (!body.firstChild)
 			body.textContent = frame.text || '';
 		m.appendChild(body);
-		if (frame.source && frame.source.title)
+		if (hasSource)
 			m.appendChild(el('p', 'hb-source', sourceLine(frame.source)));
 		log.appendChild(m);
 		if (escalation) {
