@@ -373,6 +373,12 @@ static void *create(struct hb_app *app, const cJSON *section,
 		goto fail;
 	memset(token, 0, strlen(token));
 	free(token);
+	const char *kill_after = getenv("HEALTHBOT_MATRIX_TEST_KILL_AFTER_SEND");
+	if (kill_after && *kill_after) {
+		c->test_kill_after_send = strtol(kill_after, NULL, 10);
+		hb_log(HB_LOG_WARN, "matrix_test_kill", "armed=%ld",
+			c->test_kill_after_send);
+	}
 	c->me = (struct hb_mx_identity){
 		.user_id = c->cfg.user_id,
 		.prefix = c->cfg.command_prefix,

@@ -53,6 +53,9 @@ struct hb_mx_client {
 	char *filter_id;
 	struct hb_mx_identity me;
 	bool started; /* the start-up checks passed */
+	/* tests only (HEALTHBOT_MATRIX_TEST_KILL_AFTER_SEND): SIGKILL itself
+	 * after this many replies were accepted, before remembering them */
+	long test_kill_after_send;
 	bool fatal;
 
 	/* the chain */

@@ -10,6 +10,7 @@
  * it without asking the server at all.
  */
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,13 @@ static void on_sent(void *data, const struct hb_mx_response *res)
 	}
 	if (o == HB_MX_FATAL)
 		return;
+	if (o == HB_MX_OK && c->test_kill_after_send > 0 &&
+			--c->test_kill_after_send == 0) {
+		/* fault injection: die at the worst moment, the reply out
+		 * and nothing saved, as a power cut could */
+		hb_log(HB_LOG_WARN, "matrix_test_kill", "after=send");
+		raise(SIGKILL);
+	}
 	/* a refusal (no permission to post, room gone) would be refused
 	 * again on replay: count it as handled too */
 	hb_mx_store_mark_handled(c->store, t->event_id);
