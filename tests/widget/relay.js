@@ -171,6 +171,8 @@ function startRelay(opts) {
 					for (const c of wssBot.clients)
 						c.terminate();
 					server.close(() => done());
+					/* keep-alive HTTP connections would hold close() open */
+					server.closeAllConnections();
 				}),
 			});
 		});
