@@ -143,7 +143,7 @@ static char *publisher_from(const char *line)
 	const char *end = strstr(p, " in ");
 	if (!end)
 		end = p + strcspn(p, ".");
-	return strndup(p, (size_t)(end - p));
+	return hb_memdup(p, (size_t)(end - p));
 }
 
 static int64_t days_from_civil(int y, unsigned m, unsigned d)
@@ -182,7 +182,7 @@ static bool add_also_called(struct hb_article *a, const char *text)
 			continue;
 		p += strlen(markers[m]);
 		size_t n = strcspn(p, ".;()");
-		char *names = strndup(p, n);
+		char *names = hb_memdup(p, n);
 		if (!names)
 			return false;
 		/* "A, B or C" -> A | B | C */

@@ -73,7 +73,7 @@ static bool load_dir(struct hb_engine *e, const char *dir, struct hb_error *err)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		struct hb_buf path, side;
-		char *id = strndup(names[i], strlen(names[i]) - 4);
+		char *id = hb_memdup(names[i], strlen(names[i]) - 4);
 		struct hb_article *arts = realloc(e->articles,
 				(e->n_articles + 1) * sizeof(*arts));
 		if (!id || !arts) {
@@ -232,6 +232,7 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 		hb_error_set(err, "", "", 0, 0, "out of memory");
 		return NULL;
 	}
+	e->no_jit = opts->no_jit;
 	if (!load_dir(e, opts->content_dir, err))
 		goto fail;
 	if (opts->extra_content_dir && !load_dir(e, opts->extra_content_dir, err))

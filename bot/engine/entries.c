@@ -44,7 +44,8 @@ static pcre2_code *compile(struct hb_loader *ld, const char *entry,
 		return NULL;
 	}
 	/* JIT is an optimisation: without it pcre2_match() interprets */
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	if (!ld->engine->no_jit)
+		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	return re;
 }
 

@@ -200,6 +200,7 @@ struct hb_engine {
 	char *wording[HB_WORD_COUNT];
 	char *emergency_number;
 	char *crisis_number;
+	bool no_jit;
 	char *topics_line; /* "Night leg cramps, …" */
 };
 

@@ -8,6 +8,7 @@
 
 #include "prefilter.h"
 #include "prefilter_internal.h"
+#include "util.h"
 
 /*
  * A requirement is a conjunction of literal sets: every set must have one
@@ -46,7 +47,7 @@ static bool set_add(struct litset *set, const char *s, size_t len)
 	if (!l)
 		return false;
 	set->s = l;
-	if (!(l[set->n] = strndup(s, len)))
+	if (!(l[set->n] = hb_memdup(s, len)))
 		return false;
 	set->n++;
 	return true;

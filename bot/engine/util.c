@@ -142,3 +142,15 @@ cJSON *hb_parse_json(const char *data, size_t size, const char **end)
 	}
 	return root;
 }
+
+char *hb_memdup(const char *s, size_t len)
+{
+	/* strndup() may read past len looking for a NUL; the bytes here are
+	 * often a slice of a larger buffer or an unterminated scratch */
+	char *d = malloc(len + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}

@@ -16,6 +16,9 @@ bool hb_list_dir(const char *dir, const char *suffix, char ***names,
 		size_t *n, struct hb_error *err);
 void hb_free_list(char **names, size_t n);
 
+/* The first len bytes of s as a NUL-terminated string. */
+char *hb_memdup(const char *s, size_t len);
+
 /* Parses exactly one JSON value filling data[0..size) (white space
  * around it allowed); NULL with *end at the problem otherwise. */
 struct cJSON *hb_parse_json(const char *data, size_t size, const char **end);

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "library.h"
 #include "text.h"
+#include "util.h"
 
 struct stem_ctx {
 	struct hb_phrase *phrase;
@@ -120,7 +121,7 @@ bool hb_strset_add(struct hb_strset *set, const char *s, size_t len)
 	size_t i = hash(s, len) & mask;
 	while (set->slots[i])
 		i = (i + 1) & mask;
-	if (!(set->slots[i] = strndup(s, len)))
+	if (!(set->slots[i] = hb_memdup(s, len)))
 		return false;
 	set->count++;
 	return true;
@@ -183,7 +184,7 @@ struct hb_word *hb_wordmap_add(struct hb_wordmap *map, const char *stem,
 	map->words = words;
 	w = &words[map->n_words];
 	*w = (struct hb_word){0};
-	if (!(w->stem = strndup(stem, len)))
+	if (!(w->stem = hb_memdup(stem, len)))
 		return NULL;
 	*map_slot(map, stem, len) = (uint32_t)++map->n_words;
 	return w;
@@ -206,7 +207,7 @@ static bool typo_add(struct hb_typos *t, const char *key, size_t len,
 		t->cap_entries = cap;
 	}
 	struct hb_typo_entry *e = &t->entries[t->n];
-	if (!(e->key = strndup(key, len)))
+	if (!(e->key = hb_memdup(key, len)))
 		return false;
 	e->word = word;
 	e->next = t->heads[h];

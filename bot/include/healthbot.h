@@ -47,6 +47,10 @@ struct hb_engine_options {
 	const char *extra_content_dir;
 	const char *emergency_number; /* default "911" */
 	const char *crisis_number;    /* default "988" */
+	/* Interpret patterns instead of JIT-compiling them: for memory
+	 * checkers, and for sandboxes that forbid writable executable
+	 * memory (systemd's MemoryDenyWriteExecute). Much slower. */
+	bool no_jit;
 };
 
 enum hb_reply_kind {

@@ -40,6 +40,7 @@ static struct hb_engine *load(struct hb_error *err)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = dir,
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 	};
 	return hb_engine_create(&o, err);
 }

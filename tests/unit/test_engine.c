@@ -19,6 +19,7 @@ static int setup(void **state)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 	};
 	engine = hb_engine_create(&o, &err);
 	if (!engine) {
@@ -226,6 +227,7 @@ static void test_emergency_number_configurable(void **state)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 		.emergency_number = "112",
 		.crisis_number = "116 123",
 	};
@@ -306,6 +308,7 @@ static void test_multi_article(void **state)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 		.extra_content_dir = SOURCE_ROOT "/tests/fixtures/content",
 	};
 	struct hb_engine *e = hb_engine_create(&o, &err);

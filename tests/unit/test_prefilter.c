@@ -137,6 +137,7 @@ static void test_differential(void **state)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 	};
 	struct hb_engine *e = hb_engine_create(&o, &err);
 	assert_non_null(e);
@@ -191,7 +192,9 @@ static void test_differential(void **state)
 	hb_buf_init(&norm);
 	uint64_t bits[HB_PREFILTER_WORDS];
 	size_t matched = 0;
-	for (int round = 0; round < 40000; round++) {
+	/* without JIT (the valgrind setup) matching is ~100x slower */
+	int rounds = getenv("HEALTHBOT_NO_JIT") ? 1500 : 40000;
+	for (int round = 0; round < rounds; round++) {
 		hb_buf_reset(&msg);
 		int words = 1 + (int)(next() % 12);
 		for (int w = 0; w < words; w++) {
@@ -212,7 +215,7 @@ static void test_differential(void **state)
 		}
 	}
 	/* the generator must really exercise the patterns */
-	assert_true(matched > 10000);
+	assert_true(matched > (size_t)rounds / 4);
 	hb_buf_finish(&msg);
 	hb_buf_finish(&norm);
 	pcre2_match_data_free(md);
