@@ -3,6 +3,7 @@
  * and reports the replies a dropped connection swallowed. */
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "relay.h"
+#include "resolve.h"
 #include "widget/outq.h"
 #include "widget/proto.h"
 
@@ -49,6 +51,8 @@ struct relay {
 	bool tls;
 	struct lws_vhost *vhost;
 	struct lws *wsi;
+	struct hb_resolve *lookup;   /* a host name lookup in flight */
+	char addr[64];               /* what it found: the address dialled */
 	lws_sorted_usec_list_t retry_sul;
 	uint16_t retry_count;
 	bool stopping;
@@ -304,14 +308,16 @@ static void schedule_retry(struct relay *r)
 		&backoff, connect_now, &r->retry_count);
 }
 
-static void connect_now(lws_sorted_usec_list_t *sul)
+/* Dials addr (numeric): host stays the name for Host, SNI and the
+ * certificate check. */
+static void dial(struct relay *r, const char *addr)
 {
-	struct relay *r = lws_container_of(sul, struct relay, retry_sul);
 	struct lws_client_connect_info i;
+	lws_strncpy(r->addr, addr, sizeof(r->addr));
 	memset(&i, 0, sizeof(i));
 	i.context = hb_loop_context(r->app->loop);
 	i.vhost = r->vhost;
-	i.address = r->host;
+	i.address = r->addr;
 	i.port = r->port;
 	i.path = r->path;
 	i.host = r->host;
@@ -330,6 +336,40 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 			r->retry_count);
 		schedule_retry(r);
 	}
+}
+
+static void connect_now(lws_sorted_usec_list_t *sul)
+{
+	struct relay *r = lws_container_of(sul, struct relay, retry_sul);
+	if (hb_resolve_is_numeric(r->host)) {
+		dial(r, r->host);
+		return;
+	}
+	/* looked up again at every attempt: the relay may have moved */
+	if (r->lookup)
+		return;
+	r->lookup = hb_resolve_start(hb_loop_context(r->app->loop), r->host);
+	if (!r->lookup)
+		schedule_retry(r);
+}
+
+/* The loop was woken: maybe by our lookup finishing. */
+static void lookup_finished(struct relay *r)
+{
+	char addr[64];
+	int error;
+	if (!r->lookup || !hb_resolve_done(r->lookup, addr, sizeof(addr), &error))
+		return;
+	hb_resolve_cancel(r->lookup);
+	r->lookup = NULL;
+	if (!addr[0]) {
+		char q[128];
+		hb_log(HB_LOG_WARN, "relay_resolve_failed", "error=%s attempt=%u",
+			hb_log_quote(gai_strerror(error), q, sizeof(q)), r->retry_count);
+		schedule_retry(r);
+		return;
+	}
+	dial(r, addr);
 }
 
 static int add_auth(struct relay *r, struct lws *wsi, unsigned char **p,
@@ -351,8 +391,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		void *user, void *in, size_t len)
 {
 	struct relay *r = user;
+	struct relay **slot;
 	char q[200];
 	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* a broadcast with no connection: find the relay via the vhost */
+		slot = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
+			lws_get_protocol(wsi));
+		if (slot && *slot)
+			lookup_finished(*slot);
+		return 0;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		return r ? add_auth(r, wsi, (unsigned char **)in,
 			*(unsigned char **)in + len) : -1;
@@ -418,14 +466,21 @@ static void destroy(void *data)
 		return;
 	r->stopping = true;
 	lws_sul_cancel(&r->retry_sul);
+	hb_resolve_cancel(r->lookup);
+	r->lookup = NULL;
 	if (r->wsi) {
 		struct lws *wsi = r->wsi;
 		lws_set_wsi_user(wsi, NULL);
 		r->wsi = NULL;
 		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
 	}
-	if (r->vhost)
+	if (r->vhost) {
+		struct relay **slot = lws_protocol_vh_priv_get(r->vhost,
+			&protocols[0]);
+		if (slot)
+			*slot = NULL;
 		lws_vhost_destroy(r->vhost);
+	}
 	collect_lost(r);
 	for (size_t i = 0; i < r->n_lost; i++) {
 		free(r->lost[i].conversation);
@@ -492,6 +547,11 @@ static void *create(struct hb_app *app, const cJSON *section,
 			"or ca_file problem?)\n");
 		goto fail;
 	}
+	struct relay **slot = lws_protocol_vh_priv_zalloc(r->vhost, &protocols[0],
+		sizeof(*slot));
+	if (!slot)
+		goto fail;
+	*slot = r;
 	hb_log(HB_LOG_INFO, "relay_start", "tls=%d port=%d", r->tls, r->port);
 	lws_sul_schedule(hb_loop_context(app->loop), 0, &r->retry_sul,
 		connect_now, 1);

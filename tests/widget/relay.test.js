@@ -197,6 +197,33 @@ test('TLS: verified against ca_file; refused without it', async () => {
 	await secure.close();
 });
 
+test('the widget stays responsive in the same process while the relay is down', async () => {
+	const closed = await freePort(); /* nothing listens here */
+	const wport = await freePort();
+	const b = startBot(['run', '--config', writeConfig(dir, {
+		widget: { port: wport },
+		relay: { url: `ws://localhost:${closed}/bot`, token_file: tokenFile },
+	}), ...DATA_ARGS], { name: 'relay-and-widget' });
+	await b.ready;
+	const c = await connect(`ws://127.0.0.1:${wport}/chat`,
+		{ origin: `http://127.0.0.1:${wport}` });
+	await c.next();
+	const times = [];
+	for (let i = 0; i < 8; i++) {
+		const t0 = Date.now();
+		const r = await c.ask('w' + i, CRAMPS);
+		assert.strictEqual(r.kind, 'answer');
+		times.push(Date.now() - t0);
+		await sleep(250);
+	}
+	assert.ok(Math.max(...times) < 500, 'answer times ' + times.join(', '));
+	/* the name was looked up off the loop, and the dials kept failing */
+	await waitFor('retries', () =>
+		(b.err.match(/event=relay_connection_error/g) || []).length >= 2, 10000);
+	c.close();
+	assert.strictEqual((await b.stop()).code, 0);
+});
+
 test('config errors name the key path', async () => {
 	const cases = [
 		[{ relay: { url: 'ws://127.0.0.1:1/bot', token_file: tokenFile, bogus: 1 } },
