@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "channel.h"
@@ -196,17 +197,25 @@ static void filter(struct hb_mx_client *c)
 {
 	/* only what the bot reads: messages and memberships, member counts
 	 * (lazy loading makes the server send room summaries), nothing
-	 * else */
-	char body[512];
+	 * else. Synapse caches sync answers for a while by filter id, and
+	 * a first sync answered from that cache would start from an old
+	 * point and replay history as new: a type nobody sends, unique to
+	 * this process, makes the filter (and its cache entries) our own. */
+	char body[640];
+	char nonce[HB_MX_HASH_HEX];
+	char seed[64];
+	snprintf(seed, sizeof(seed), "%lld.%ld", hb_loop_now_us(), (long)getpid());
+	hb_mx_hash(nonce, seed, c->cfg.user_id, NULL);
 	snprintf(body, sizeof(body),
 		"{\"presence\":{\"not_types\":[\"*\"]},"
 		"\"account_data\":{\"not_types\":[\"*\"]},"
 		"\"room\":{\"timeline\":{\"limit\":%ld,"
-		"\"types\":[\"m.room.message\",\"m.room.member\"]},"
+		"\"types\":[\"m.room.message\",\"m.room.member\"],"
+		"\"not_types\":[\"org.healthbot.filter.%s\"]},"
 		"\"state\":{\"lazy_load_members\":true,\"types\":[\"m.room.member\"]},"
 		"\"ephemeral\":{\"not_types\":[\"*\"]},"
 		"\"account_data\":{\"not_types\":[\"*\"]}}}",
-		c->cfg.timeline_limit);
+		c->cfg.timeline_limit, nonce);
 	struct hb_mx_str path;
 	hb_mx_str_init(&path);
 	hb_mx_str_puts(&path, "/_matrix/client/v3/user/");

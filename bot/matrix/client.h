@@ -63,7 +63,7 @@ struct hb_mx_client {
 	lws_sorted_usec_list_t retry_sul;
 	void (*retry_fn)(struct hb_mx_client *c);
 	unsigned failures;  /* in a row, for the backoff */
-	unsigned attempts;  /* of the current request */
+	unsigned sync_refusals; /* 4xx answers to /sync in a row */
 
 	/* the batch being handled */
 	char *batch_next;

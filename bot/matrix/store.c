@@ -215,8 +215,8 @@ const char *hb_mx_store_since(const struct hb_mx_store *s)
 
 bool hb_mx_store_set_since(struct hb_mx_store *s, const char *next_batch)
 {
-	char *copy = strdup(next_batch);
-	if (!copy)
+	char *copy = next_batch ? strdup(next_batch) : NULL;
+	if (next_batch && !copy)
 		return false;
 	free(s->since);
 	s->since = copy;

@@ -21,6 +21,7 @@ void hb_mx_store_destroy(struct hb_mx_store *store);
 
 /* The sync token to resume from, NULL before the first sync completed. */
 const char *hb_mx_store_since(const struct hb_mx_store *store);
+/* NULL forgets the token: the next sync is a first one again. */
 bool hb_mx_store_set_since(struct hb_mx_store *store, const char *next_batch);
 
 /* Joined plus invited members, or -1 when unknown. */

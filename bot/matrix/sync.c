@@ -18,6 +18,7 @@
 #define LONG_POLL_MS 30000
 /* the server answers a long-poll after LONG_POLL_MS; give it time */
 #define SYNC_TIMEOUT_S 45
+#define MAX_REFUSALS 3
 
 static const cJSON *get(const cJSON *obj, const char *key)
 {
@@ -171,6 +172,17 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 	enum hb_mx_outcome o = hb_mx_client_judge(c, "sync", res, &delay);
 	if (o == HB_MX_FATAL)
 		return;
+	if (o == HB_MX_FAILED && hb_mx_store_since(c->store) &&
+			++c->sync_refusals >= MAX_REFUSALS) {
+		/* a token the server no longer knows (its database was
+		 * restored, say) is refused forever: start afresh, which
+		 * answers nothing old, rather than wait forever */
+		hb_log(HB_LOG_WARN, "matrix_sync", "warning=\"sync token refused, "
+			"starting as on first run\"");
+		c->sync_refusals = 0;
+		hb_mx_store_set_since(c->store, NULL);
+		hb_mx_store_save(c->store);
+	}
 	if (o == HB_MX_FAILED)
 		delay = hb_mx_backoff_ms(c->failures++, 1000, 5 * 60 * 1000);
 	if (o != HB_MX_OK) {
@@ -188,6 +200,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 		return;
 	}
 	bool first = hb_mx_store_since(c->store) == NULL;
+	c->sync_refusals = 0;
 	hb_mx_sync_clear_batch(c);
 	c->batch_next = strdup(next->valuestring);
 	bool ok = c->batch_next && read_batch(c, root, first);

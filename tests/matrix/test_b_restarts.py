@@ -1,5 +1,7 @@
 """Restarts, crashes, outages and rate limits: every message is answered
 exactly once, and old history never."""
+import json
+import os
 import signal
 import time
 
@@ -27,7 +29,9 @@ def test_no_backlog_on_first_start(world):
     old = [alice.send_text(room, "what causes night leg cramps?"),
            alice.send_text(room, "how can I prevent night leg cramps?")]
     pending = bob.create_room(invite=[hist.user_id], direct=True)
-    bot = Bot(world.tmp, s, hist, "hist", allowed_inviters=["*:localhost"])
+    # by name, not address: the resolver thread's path
+    bot = Bot(world.tmp, s, hist, "hist", allowed_inviters=["*:localhost"],
+              homeserver=f"http://localhost:{s.port}")
     bot.start().wait_synced()
     # an invite waiting from before the first start is still taken
     # (bob is allowed through "*:localhost")
@@ -81,6 +85,27 @@ def test_killed_during_a_burst(world):
     bot.start()
     answered_once(alice, room, qs + [more], bot.user_id)
     bot.stop()
+
+
+def test_unusable_sync_token_starts_afresh(world):
+    """A saved token the homeserver refuses (say its database was restored)
+    must not wedge the bot: after a few refusals it starts as on a first
+    run, answering nothing old."""
+    alice = world.alice
+    bot, room = crash_bot(world)
+    bot.stop()
+    state = os.path.join(bot.dir, "state", "matrix-state.json")
+    with open(state) as f:
+        saved = json.load(f)
+    saved["next_batch"] = "s_not_a_token"
+    with open(state, "w") as f:
+        json.dump(saved, f)
+    old = alice.send_text(room, "what causes night leg cramps?")
+    bot.start().wait_log(r"sync token refused", 60)
+    bot.wait_log(r"event=matrix_sync first=yes", 30)
+    new = alice.send_text(room, "how can I prevent night leg cramps?")
+    alice.wait_reply(room, new, bot.user_id)
+    assert alice.replies(room, old, bot.user_id) == []
 
 
 def test_recovers_after_homeserver_outage(world):

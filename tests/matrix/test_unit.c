@@ -1,0 +1,442 @@
+/* Unit tests for the Matrix channel's pure parts: reading events, writing
+ * replies, URLs and ids, backoff, the state file, the config section and
+ * the staff commands. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "event.h"
+#include "healthbot.h"
+#include "mxconfig.h"
+#include "store.h"
+#include "util.h"
+
+static const struct hb_mx_identity me = {
+	.user_id = "@healthbot:example.org",
+	.display_name = "Health Bot",
+	.prefix = "!health",
+};
+
+static cJSON *message(const char *msgtype, const char *body, const char *extra)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "{\"type\":\"m.room.message\",\"event_id\":\"$e1\","
+		"\"sender\":\"@alice:example.org\",\"content\":{\"msgtype\":\"%s\","
+		"\"body\":\"%s\"%s%s}}", msgtype, body, extra ? "," : "",
+		extra ? extra : "");
+	cJSON *ev = cJSON_Parse(buf);
+	assert_non_null(ev);
+	return ev;
+}
+
+static enum hb_mx_verdict inspect(const char *msgtype, const char *body,
+		const char *extra, struct hb_mx_message *msg)
+{
+	cJSON *ev = message(msgtype, body, extra);
+	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &me, msg);
+	/* borrowed strings die with the event: keep only the owned text */
+	msg->event_id = msg->sender = msg->thread_root = NULL;
+	cJSON_Delete(ev);
+	return v;
+}
+
+static void test_verdicts(void **state)
+{
+	struct hb_mx_message m;
+	assert_int_equal(inspect("m.notice", "hi", NULL, &m), HB_MX_IGNORE_NOTICE);
+	hb_mx_message_finish(&m);
+	assert_int_equal(inspect("m.image", "x.png", NULL, &m), HB_MX_IGNORE_NOT_TEXT);
+	hb_mx_message_finish(&m);
+	assert_int_equal(inspect("m.text", "* fixed", "\"m.new_content\":{\"msgtype\":"
+		"\"m.text\",\"body\":\"fixed\"},\"m.relates_to\":{\"rel_type\":"
+		"\"m.replace\",\"event_id\":\"$e0\"}", &m), HB_MX_IGNORE_EDIT);
+	hb_mx_message_finish(&m);
+	assert_int_equal(inspect("m.text", "hello", NULL, &m), HB_MX_CANDIDATE);
+	assert_string_equal(m.text, "hello");
+	assert_false(m.mentioned);
+	assert_false(m.prefixed);
+	hb_mx_message_finish(&m);
+
+	cJSON *own = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$x\","
+		"\"sender\":\"@healthbot:example.org\",\"content\":{\"msgtype\":"
+		"\"m.text\",\"body\":\"hi\"}}");
+	assert_int_equal(hb_mx_event_inspect(own, &me, &m), HB_MX_IGNORE_OWN);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(own);
+	cJSON *redacted = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":"
+		"\"$x\",\"sender\":\"@a:b\",\"content\":{},\"unsigned\":"
+		"{\"redacted_because\":{}}}");
+	assert_int_equal(hb_mx_event_inspect(redacted, &me, &m), HB_MX_IGNORE_REDACTED);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(redacted);
+	cJSON *member = cJSON_Parse("{\"type\":\"m.room.member\",\"state_key\":"
+		"\"@a:b\",\"sender\":\"@a:b\",\"event_id\":\"$m\",\"content\":{}}");
+	assert_int_equal(hb_mx_event_inspect(member, &me, &m), HB_MX_IGNORE_NOT_MESSAGE);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(member);
+}
+
+static void test_mentions_and_prefix(void **state)
+{
+	struct hb_mx_message m;
+	assert_int_equal(inspect("m.text", "what causes cramps?",
+		"\"m.mentions\":{\"user_ids\":[\"@healthbot:example.org\"]}", &m),
+		HB_MX_CANDIDATE);
+	assert_true(m.mentioned);
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "Health Bot: what causes cramps?", NULL, &m);
+	assert_true(m.mentioned);
+	assert_string_equal(m.text, "what causes cramps?");
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "hey health bot, what causes cramps?", NULL, &m);
+	assert_true(m.mentioned);
+	assert_string_equal(m.text, "hey  what causes cramps?");
+	hb_mx_message_finish(&m);
+
+	/* part of a longer word is not the name */
+	inspect("m.text", "Health Botany is fun", NULL, &m);
+	assert_false(m.mentioned);
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "@healthbot:example.org what causes cramps?", NULL, &m);
+	assert_true(m.mentioned);
+	assert_string_equal(m.text, "what causes cramps?");
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "hi", "\"format\":\"org.matrix.custom.html\","
+		"\"formatted_body\":\"<a href=\\\"https://matrix.to/#/@healthbot:example.org\\\">"
+		"HB</a> hi\"", &m);
+	assert_true(m.mentioned);
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "!health cramps self-care", NULL, &m);
+	assert_true(m.prefixed);
+	assert_string_equal(m.text, "cramps self-care");
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "!HEALTH", NULL, &m);
+	assert_true(m.prefixed);
+	assert_string_equal(m.text, "");
+	hb_mx_message_finish(&m);
+
+	inspect("m.text", "!healthy food", NULL, &m);
+	assert_false(m.prefixed);
+	hb_mx_message_finish(&m);
+}
+
+static void test_reply_fallback(void **state)
+{
+	struct hb_mx_message m;
+	/* the quote names the bot and says "causes": neither counts */
+	inspect("m.text", "> <@healthbot:example.org> Night leg cramps: Causes\\n"
+		"> Most of the time...\\n\\nhow do I prevent them?",
+		"\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$a\"}},"
+		"\"format\":\"org.matrix.custom.html\",\"formatted_body\":"
+		"\"<mx-reply><blockquote><a href=\\\"https://matrix.to/#/"
+		"@healthbot:example.org\\\">HB</a> Causes</blockquote></mx-reply>"
+		"how do I prevent them?\"", &m);
+	assert_string_equal(m.text, "how do I prevent them?");
+	assert_false(m.mentioned);
+	hb_mx_message_finish(&m);
+
+	/* "> " at the start of a message that is no reply is the person's */
+	inspect("m.text", "> 5 cramps a night", NULL, &m);
+	assert_string_equal(m.text, "> 5 cramps a night");
+	hb_mx_message_finish(&m);
+}
+
+static void test_thread_root(void **state)
+{
+	cJSON *ev = message("m.text", "more?", "\"m.relates_to\":{\"rel_type\":"
+		"\"m.thread\",\"event_id\":\"$root\",\"is_falling_back\":true,"
+		"\"m.in_reply_to\":{\"event_id\":\"$prev\"}}");
+	struct hb_mx_message m;
+	assert_int_equal(hb_mx_event_inspect(ev, &me, &m), HB_MX_CANDIDATE);
+	assert_string_equal(m.thread_root, "$root");
+	hb_mx_message_finish(&m);
+	cJSON_Delete(ev);
+}
+
+static void test_own_join(void **state)
+{
+	cJSON *join = cJSON_Parse("{\"type\":\"m.room.member\",\"state_key\":"
+		"\"@healthbot:example.org\",\"content\":{\"membership\":\"join\"},"
+		"\"unsigned\":{\"prev_content\":{\"membership\":\"invite\"}}}");
+	cJSON *rename = cJSON_Parse("{\"type\":\"m.room.member\",\"state_key\":"
+		"\"@healthbot:example.org\",\"content\":{\"membership\":\"join\"},"
+		"\"unsigned\":{\"prev_content\":{\"membership\":\"join\"}}}");
+	cJSON *other = cJSON_Parse("{\"type\":\"m.room.member\",\"state_key\":"
+		"\"@bob:example.org\",\"content\":{\"membership\":\"join\"}}");
+	assert_true(hb_mx_event_is_own_join(join, me.user_id));
+	assert_false(hb_mx_event_is_own_join(rename, me.user_id));
+	assert_false(hb_mx_event_is_own_join(other, me.user_id));
+	cJSON_Delete(join);
+	cJSON_Delete(rename);
+	cJSON_Delete(other);
+}
+
+static void test_reply_json(void **state)
+{
+	char *s = hb_mx_event_reply_json("Answer", "<p>Answer</p>", false, "$q",
+		NULL, "@alice:example.org");
+	cJSON *c = cJSON_Parse(s);
+	assert_string_equal(cJSON_GetObjectItem(c, "msgtype")->valuestring, "m.notice");
+	assert_string_equal(cJSON_GetObjectItem(c, "format")->valuestring,
+		"org.matrix.custom.html");
+	const cJSON *rel = cJSON_GetObjectItem(c, "m.relates_to");
+	assert_null(cJSON_GetObjectItem(rel, "rel_type"));
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rel,
+		"m.in_reply_to"), "event_id")->valuestring, "$q");
+	assert_null(cJSON_GetObjectItem(c, "m.mentions")->child);
+	cJSON_Delete(c);
+	free(s);
+
+	s = hb_mx_event_reply_json("Call 911 now.\nMore", "<p>Call 911 now.</p>\n<p>More</p>",
+		true, "$q", "$root", "@alice:example.org");
+	c = cJSON_Parse(s);
+	assert_string_equal(cJSON_GetObjectItem(c, "msgtype")->valuestring, "m.text");
+	assert_string_equal(cJSON_GetObjectItem(c, "formatted_body")->valuestring,
+		"<p><strong>Call 911 now.</strong></p>\n<p>More</p>");
+	rel = cJSON_GetObjectItem(c, "m.relates_to");
+	assert_string_equal(cJSON_GetObjectItem(rel, "rel_type")->valuestring, "m.thread");
+	assert_string_equal(cJSON_GetObjectItem(rel, "event_id")->valuestring, "$root");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(c,
+		"m.mentions"), "user_ids"), 0)->valuestring, "@alice:example.org");
+	cJSON_Delete(c);
+	free(s);
+}
+
+static void test_urls_and_ids(void **state)
+{
+	struct hb_mx_url u;
+	const char *why = NULL;
+	assert_true(hb_mx_url_parse("https://matrix.example.org", &u, &why));
+	assert_true(u.tls);
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.host, "matrix.example.org");
+	assert_string_equal(u.prefix, "");
+	assert_false(u.host_is_ip);
+	assert_true(hb_mx_url_parse("http://127.0.0.1:8008/", &u, &why));
+	assert_false(u.tls);
+	assert_int_equal(u.port, 8008);
+	assert_true(u.host_is_ip);
+	assert_true(hb_mx_url_parse("https://[::1]:8448/matrix/", &u, &why));
+	assert_string_equal(u.host, "::1");
+	assert_string_equal(u.prefix, "/matrix");
+	assert_false(hb_mx_url_parse("matrix.example.org", &u, &why));
+	assert_false(hb_mx_url_parse("https://", &u, &why));
+	assert_false(hb_mx_url_parse("https://a:0", &u, &why));
+	assert_false(hb_mx_url_parse("https://u@a", &u, &why));
+	assert_false(hb_mx_url_parse("https://a/?x=1", &u, &why));
+
+	assert_true(hb_mx_user_id_valid("@a:b"));
+	assert_false(hb_mx_user_id_valid("a:b"));
+	assert_false(hb_mx_user_id_valid("@:b"));
+	assert_false(hb_mx_user_id_valid("@a:"));
+	assert_string_equal(hb_mx_user_server("@a:b.org:8448"), "b.org:8448");
+
+	char h1[HB_MX_HASH_HEX], h2[HB_MX_HASH_HEX], h3[HB_MX_HASH_HEX];
+	hb_mx_hash(h1, "!room:x", "$t", NULL);
+	hb_mx_hash(h2, "!room:x", "$t", NULL);
+	hb_mx_hash(h3, "!room:x$t", NULL, NULL);
+	assert_string_equal(h1, h2);
+	assert_string_not_equal(h1, h3);
+	assert_int_equal(strlen(h1), 32);
+
+	struct hb_mx_str s;
+	hb_mx_str_init(&s);
+	hb_mx_str_urlencode(&s, "!a/b:c d");
+	assert_string_equal(s.data, "%21a%2Fb%3Ac%20d");
+	hb_mx_str_finish(&s);
+}
+
+static void test_backoff(void **state)
+{
+	for (unsigned a = 0; a < 40; a++) {
+		long d = hb_mx_backoff_ms(a, 1000, 300000);
+		long full = a >= 9 ? 300000 : 1000L << a;
+		if (full > 300000)
+			full = 300000;
+		assert_true(d >= full / 2 && d <= full);
+	}
+}
+
+static char *temp_dir(void)
+{
+	char tmpl[] = "/tmp/hb-matrix-test-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void remove_dir(const char *dir)
+{
+	char p[512];
+	const char *files[] = { "matrix-state.json", "matrix-state.json.tmp",
+		"matrix-state.lock" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static void test_store(void **state)
+{
+	char *dir = temp_dir();
+	struct hb_mx_store *s = hb_mx_store_open(dir, "@bot:x");
+	assert_non_null(s);
+	assert_null(hb_mx_store_since(s));
+	/* one process per state */
+	assert_null(hb_mx_store_open(dir, "@bot:x"));
+	assert_true(hb_mx_store_set_since(s, "s72_1"));
+	assert_int_equal(hb_mx_store_members(s, "!r:x"), -1);
+	hb_mx_store_set_members(s, "!r:x", 2, -1);
+	assert_int_equal(hb_mx_store_members(s, "!r:x"), 2);
+	hb_mx_store_set_members(s, "!r:x", -1, 1);
+	assert_int_equal(hb_mx_store_members(s, "!r:x"), 3);
+	hb_mx_store_set_members(s, "!gone:x", 5, 0);
+	hb_mx_store_forget_room(s, "!gone:x");
+	for (int i = 0; i < 1500; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "$event%d", i);
+		hb_mx_store_mark_handled(s, id);
+	}
+	assert_true(hb_mx_store_save(s));
+	hb_mx_store_destroy(s);
+
+	/* nothing in the file names a room or an event */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/matrix-state.json", dir);
+	FILE *f = fopen(path, "r");
+	char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "!r:x"));
+	assert_null(strstr(buf, "$event"));
+
+	s = hb_mx_store_open(dir, "@bot:x");
+	assert_string_equal(hb_mx_store_since(s), "s72_1");
+	assert_int_equal(hb_mx_store_members(s, "!r:x"), 3);
+	assert_int_equal(hb_mx_store_members(s, "!gone:x"), -1);
+	assert_true(hb_mx_store_handled(s, "$event1499"));
+	assert_true(hb_mx_store_handled(s, "$event500"));
+	assert_false(hb_mx_store_handled(s, "$event10")); /* aged out */
+	assert_true(hb_mx_store_set_since(s, NULL));
+	assert_null(hb_mx_store_since(s));
+	hb_mx_store_destroy(s);
+
+	/* another account's state is not resumed */
+	s = hb_mx_store_open(dir, "@other:x");
+	assert_null(hb_mx_store_since(s));
+	assert_false(hb_mx_store_handled(s, "$event1499"));
+	hb_mx_store_destroy(s);
+	hb_mx_store_destroy(NULL);
+	remove_dir(dir);
+	free(dir);
+}
+
+static void test_config(void **state)
+{
+	struct hb_mx_config c;
+	cJSON *ok = cJSON_Parse("{\"homeserver\":\"https://m.example.org\","
+		"\"user_id\":\"@bot:example.org\",\"access_token_file\":\"/t\","
+		"\"state_dir\":\"/s\",\"allowed_inviters\":[\"@alice:example.org\","
+		"\"*:staff.example.org\"]}");
+	assert_true(hb_mx_config_parse(ok, &c));
+	assert_string_equal(c.command_prefix, "!health");
+	assert_true(c.decline_invites);
+	assert_true(hb_mx_config_inviter_allowed(&c, "@alice:example.org"));
+	assert_true(hb_mx_config_inviter_allowed(&c, "@nurse:staff.example.org"));
+	assert_false(hb_mx_config_inviter_allowed(&c, "@bob:example.org"));
+	assert_false(hb_mx_config_inviter_allowed(&c, "@x:evil.staff.example.org"));
+	assert_false(hb_mx_config_inviter_allowed(&c, "staff.example.org"));
+	hb_mx_config_finish(&c);
+	cJSON_Delete(ok);
+
+	const char *bad[] = {
+		"{\"homeserver\":\"http://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\"}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"b\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\"}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"state_dir\":\"/s\"}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"allowed_inviters\":[\"*\"]}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"command_prefix\":\"! h\"}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"surprise\":1}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *j = cJSON_Parse(bad[i]);
+		assert_false(hb_mx_config_parse(j, &c));
+		cJSON_Delete(j);
+	}
+}
+
+static struct hb_engine *engine;
+
+static void test_commands(void **state)
+{
+	struct hb_reply r;
+	const char *name = NULL;
+	if (!engine)
+		skip();
+	assert_true(hb_mx_command_run(engine, "!health", "topics", &r, &name));
+	assert_string_equal(name, "topics");
+	assert_non_null(strstr(r.text, "night-leg-cramps"));
+	hb_reply_finish(&r);
+	assert_true(hb_mx_command_run(engine, "!health", "", &r, &name));
+	assert_string_equal(name, "help");
+	assert_non_null(strstr(r.html, "<code>!health topics</code>"));
+	hb_reply_finish(&r);
+	assert_true(hb_mx_command_run(engine, "!health", "cramps self-care", &r, &name));
+	assert_string_equal(name, "section");
+	assert_int_equal(strncmp(r.text, "Night leg cramps: Self-care", 27), 0);
+	assert_non_null(r.source.title);
+	hb_reply_finish(&r);
+	assert_true(hb_mx_command_run(engine, "!health", "night leg cramps when to see a doctor",
+		&r, &name));
+	assert_non_null(strstr(r.text, "When to see a doctor"));
+	hb_reply_finish(&r);
+	/* questions go to the engine */
+	assert_false(hb_mx_command_run(engine, "!health", "what causes cramps?", &r, &name));
+	assert_false(hb_mx_command_run(engine, "!health",
+		"why do my legs cramp at night when I have been walking all day", &r, &name));
+}
+
+int main(void)
+{
+	struct hb_engine_options opts = {
+		.content_dir = SOURCE_ROOT "/content",
+		.intents_dir = SOURCE_ROOT "/intents",
+	};
+	struct hb_error err;
+	engine = hb_engine_create(&opts, &err);
+	if (!engine)
+		fprintf(stderr, "library not loaded (%s: %s); command tests skipped\n",
+			err.file, err.message);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_mentions_and_prefix),
+		cmocka_unit_test(test_reply_fallback),
+		cmocka_unit_test(test_thread_root),
+		cmocka_unit_test(test_own_join),
+		cmocka_unit_test(test_reply_json),
+		cmocka_unit_test(test_urls_and_ids),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_commands),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	hb_engine_destroy(engine);
+	return rc;
+}
