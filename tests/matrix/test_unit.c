@@ -379,6 +379,20 @@ static void test_config(void **state)
 		assert_false(hb_mx_config_parse(j, &c));
 		cJSON_Delete(j);
 	}
+
+	/* the shipped example is valid */
+	FILE *f = fopen(SOURCE_ROOT "/packaging/matrix-example.json", "r");
+	assert_non_null(f);
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	cJSON *example = cJSON_Parse(buf);
+	assert_non_null(example);
+	assert_true(hb_mx_config_parse(cJSON_GetObjectItem(example, "matrix"), &c));
+	assert_true(hb_mx_config_inviter_allowed(&c, "@anyone:staff.example.org"));
+	hb_mx_config_finish(&c);
+	cJSON_Delete(example);
 }
 
 static struct hb_engine *engine;
@@ -405,6 +419,10 @@ static void test_commands(void **state)
 	assert_true(hb_mx_command_run(engine, "!health", "night leg cramps when to see a doctor",
 		&r, &name));
 	assert_non_null(strstr(r.text, "When to see a doctor"));
+	hb_reply_finish(&r);
+	/* a known topic and a section it lacks: the sections it has */
+	assert_true(hb_mx_command_run(engine, "!health", "cramps nonsense", &r, &name));
+	assert_non_null(strstr(r.text, "Self-care"));
 	hb_reply_finish(&r);
 	/* questions go to the engine */
 	assert_false(hb_mx_command_run(engine, "!health", "what causes cramps?", &r, &name));
