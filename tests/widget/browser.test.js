@@ -184,6 +184,46 @@ test('no third-party requests, no cookies, no CSP violations', async () => {
 	assert.strictEqual((await bot.stop()).code, 0);
 });
 
+test('a portal on another origin embeds the widget with one script tag', async () => {
+	const portalPort = await freePort();
+	port = await freePort();
+	bot = startBot(['serve', '--port', String(port), '--config',
+		writeConfig(dir, { widget: { allowed_origins: [`http://127.0.0.1:${portalPort}`] } }),
+		...DATA_ARGS], { name: 'browser-embed-bot' });
+	await bot.ready;
+	const portal = await startRelay({ port: portalPort, token: 'unused',
+		embedScript: `http://127.0.0.1:${port}/healthbot-widget.js` });
+	await newPage({ width: 1024, height: 800 });
+	await page.goto(`http://127.0.0.1:${portalPort}/embed.html`);
+	/* no container on the page: a button opens the chat */
+	const launcher = page.locator('.hb-launcher');
+	await launcher.waitFor();
+	assert.strictEqual(await launcher.getAttribute('aria-expanded'), 'false');
+	const look = await launcher.evaluate((b) => {
+		const st = getComputedStyle(b);
+		return { bg: st.backgroundColor, fg: st.color };
+	});
+	assert.notStrictEqual(look.bg, 'rgba(0, 0, 0, 0)', 'the button has its colour');
+	assert.notStrictEqual(look.bg, look.fg);
+	assert.ok(!(await page.locator('.hb-widget').isVisible()));
+	await launcher.focus();
+	await page.keyboard.press('Enter');
+	assert.strictEqual(await launcher.getAttribute('aria-expanded'), 'true');
+	await waitState('online');
+	const focused = await page.evaluate(() => document.activeElement.className);
+	assert.strictEqual(focused, 'hb-input');
+	const reply = await ask(CRAMPS);
+	assert.match(await reply.locator('.hb-source').innerText(), /^Source: Night leg cramps/);
+	await page.screenshot({ path: path.join(ARTEFACTS, 'widget-embedded.png') });
+	await page.keyboard.press('Escape');
+	assert.strictEqual(await launcher.getAttribute('aria-expanded'), 'false');
+	assert.strictEqual(await page.evaluate(() => document.activeElement.className),
+		'hb-launcher');
+	assert.deepStrictEqual(problems, []);
+	await portal.close();
+	assert.strictEqual((await bot.stop()).code, 0);
+});
+
 /* ---- the same, through the relay, with the bot dialled out ---- */
 
 let relay, relayPort, relayBot;

@@ -44,8 +44,31 @@ function startRelay(opts) {
 			pending.push(frame);
 	}
 
+	/* A portal page on this origin embedding the widget from the bot's
+	 * own server (opts.embedScript), with no container: the floating
+	 * button. Its CSP names the bot's origin, as a portal's would. */
+	function serveEmbed(res) {
+		const bot = new URL(opts.embedScript);
+		const ws = (bot.protocol === 'https:' ? 'wss://' : 'ws://') + bot.host;
+		res.writeHead(200, { 'content-type': TYPES['.html'],
+			'content-security-policy': `default-src 'none'; script-src 'self' ` +
+				`${bot.origin}; style-src 'self' ${bot.origin}; connect-src ` +
+				`'self' ${ws}; img-src 'self' data:; base-uri 'none'; ` +
+				`frame-ancestors 'none'`,
+			'x-content-type-options': 'nosniff' });
+		res.end('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
+			'<meta name="viewport" content="width=device-width, initial-scale=1">' +
+			'<title>Another portal</title><link rel="icon" href="data:,"></head>' +
+			'<body><h1>Another portal</h1><p>The widget comes from the bot.</p>' +
+			`<script src="${opts.embedScript}" defer></script></body></html>\n`);
+	}
+
 	function serveFile(req, res) {
 		const url = new URL(req.url, 'http://relay');
+		if (url.pathname === '/embed.html' && opts.embedScript) {
+			serveEmbed(res);
+			return;
+		}
 		const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
 		if (!/^[a-z-]+\.(html|js|css)$/.test(name)) {
 			res.writeHead(404, { 'content-type': 'text/plain' });

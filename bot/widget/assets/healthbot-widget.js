@@ -135,12 +135,22 @@
 		root.hidden = true;
 		root.id = 'hb-panel-' + Math.random().toString(36).slice(2);
 		launcher.setAttribute('aria-controls', root.id);
-		launcher.addEventListener('click', function () {
-			root.hidden = !root.hidden;
-			launcher.setAttribute('aria-expanded', String(!root.hidden));
-			if (!root.hidden) {
+		var toggle = function (open) {
+			root.hidden = !open;
+			launcher.setAttribute('aria-expanded', String(open));
+			if (open) {
 				connect();
 				input.focus();
+			}
+		};
+		launcher.addEventListener('click', function () {
+			toggle(root.hidden);
+		});
+		/* Escape closes the panel and gives focus back to its button */
+		root.addEventListener('keydown', function (ev) {
+			if (ev.key === 'Escape') {
+				toggle(false);
+				launcher.focus();
 			}
 		});
 		document.body.appendChild(launcher);
