@@ -393,6 +393,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct relay *r = user;
 	struct relay **slot;
 	char q[200];
+	/* user is cleared when the channel is destroyed */
+	if (!r && (reason == LWS_CALLBACK_CLIENT_ESTABLISHED ||
+			reason == LWS_CALLBACK_CLIENT_RECEIVE ||
+			reason == LWS_CALLBACK_CLIENT_WRITEABLE))
+		return -1;
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* a broadcast with no connection: find the relay via the vhost */

@@ -22,7 +22,8 @@
 
 	var base = new URL(script.src, document.baseURI);
 	var server = script.getAttribute('data-server');
-	var wsUrl = new URL('/chat', server ? new URL(server, base) : base);
+	/* relative, so a bot behind a path prefix (/healthbot/) works too */
+	var wsUrl = new URL('chat', server ? new URL(server, base) : base);
 	wsUrl.protocol = wsUrl.protocol === 'https:' || wsUrl.protocol === 'wss:' ?
 		'wss:' : 'ws:';
 
