@@ -4,10 +4,18 @@
 #   scripts/deps.sh --test   also everything the test suite uses
 set -euo pipefail
 build=(meson ninja-build pkg-config gcc libwebsockets-dev libcjson-dev libpcre2-dev)
-test=(clang libcmocka-dev valgrind python3 python3-venv nodejs npm chromium
+test=(clang libcmocka-dev valgrind python3 python3-venv chromium
 	libclang-rt-14-dev debhelper dpkg-dev tmux)
 want=("${build[@]}")
-[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+if [ "${1:-}" = "--test" ]; then
+	want+=("${test[@]}")
+	# Node.js and npm from Debian, unless a Node.js with npm is already
+	# there (a NodeSource build ships its own npm and conflicts with
+	# Debian's package)
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		want+=(nodejs npm)
+	fi
+fi
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
