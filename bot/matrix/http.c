@@ -508,21 +508,36 @@ static int write_body(struct hb_mx_request *req, struct lws *wsi)
 	return 0;
 }
 
+/* libwebsockets' reason in fixed words an operator can act on (its own
+ * text may name addresses, and is not stable across versions) */
+static const char *connect_error(const char *in)
+{
+	if (!in)
+		return "cannot connect";
+	if (strstr(in, "cert") || strstr(in, "verify") || strstr(in, "SSL") ||
+			strstr(in, "ssl") || strstr(in, "tls"))
+		return "TLS with the homeserver failed: is its certificate "
+			"trusted (matrix.ca_file) and for this host name?";
+	return "cannot connect";
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		void *user, void *in, size_t len)
 {
 	struct hb_mx_request *req;
 	switch (reason) {
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+		const char *why = connect_error(in);
 		if (!(req = lws_get_opaque_user_data(wsi)))
 			return 0;
 		lws_set_opaque_user_data(wsi, NULL);
 		req->wsi = NULL;
 		if (req->connecting)
-			req->error = "cannot connect";
+			req->error = why;
 		else
-			finish(req, "cannot connect");
+			finish(req, why);
 		return 0;
+	}
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		if (!(req = lws_get_opaque_user_data(wsi)))
 			return 0;

@@ -150,12 +150,59 @@ class Client:
                 if ev.get("sender") == sender and ev.get("type") == "m.room.message"]
 
 
+def make_tls(workdir):
+    """A test CA and a server certificate for the name "localhost" only (no
+    IP address), so https://127.0.0.1 fails the host name check."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "healthbot test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(start).not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(
+              digital_signature=True, content_commitment=False, key_encipherment=False,
+              data_encipherment=False, key_agreement=False, key_cert_sign=True,
+              crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {n: os.path.join(workdir, n) for n in ("ca.pem", "server.pem", "server.key")}
+    with open(paths["ca.pem"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["server.pem"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["server.key"], "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption()))
+    return paths
+
+
 class Synapse:
     def __init__(self, workdir):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = free_port()
+        self.tls_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.tls = make_tls(workdir)
         self.proc = None
         self.log = open(os.path.join(workdir, "synapse.out"), "ab")
         self.config = os.path.join(workdir, "homeserver.yaml")
@@ -171,7 +218,13 @@ class Synapse:
                 "port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http",
                 "tls": False, "x_forwarded": False,
                 "resources": [{"names": ["client"], "compress": False}],
+            }, {
+                "port": self.tls_port, "bind_addresses": ["127.0.0.1"], "type": "http",
+                "tls": True, "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
             }],
+            "tls_certificate_path": self.tls["server.pem"],
+            "tls_private_key_path": self.tls["server.key"],
             "registration_shared_secret": SHARED_SECRET,
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,

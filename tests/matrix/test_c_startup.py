@@ -98,3 +98,32 @@ def test_wrong_homeserver_url_is_reported(world, tmp_path):
         assert "matrix.homeserver" in err
     finally:
         srv.shutdown()
+
+
+def test_tls_with_custom_ca(world):
+    """https with the homeserver's certificate verified against ca_file."""
+    s, alice = world.synapse, world.alice
+    user = s.register("tlsbot", displayname="TLS Bot")
+    world.unlimit(user)
+    bot = Bot(world.tmp, s, user, "tls", allowed_inviters=[alice.user_id],
+              homeserver=f"https://localhost:{s.tls_port}",
+              extra={"allow_plain_http": False, "ca_file": s.tls["ca.pem"]})
+    bot.start().wait_synced()
+    room = world.dm(alice, bot)
+    q = alice.send_text(room, "what causes night leg cramps?")
+    alice.wait_reply(room, q, user.user_id)
+    assert bot.stop() == 0
+
+
+def test_tls_refuses_unknown_ca_and_wrong_name(world):
+    s = world.synapse
+    user = s.register("tlsbad")
+    for name, homeserver, extra in (
+            ("tls-noca", f"https://localhost:{s.tls_port}", {}),
+            ("tls-name", f"https://127.0.0.1:{s.tls_port}", {"ca_file": s.tls["ca.pem"]})):
+        extra["allow_plain_http"] = False
+        bot = Bot(world.tmp, s, user, name, homeserver=homeserver, extra=extra)
+        bot.start().wait_log(r"TLS with the homeserver failed", 30)
+        assert "event=matrix_login" not in bot.log()
+        assert bot.proc.poll() is None  # keeps trying, with backoff
+        assert bot.stop() == 0
