@@ -5,7 +5,7 @@
 set -euo pipefail
 build=(meson ninja-build pkg-config gcc libwebsockets-dev libcjson-dev libpcre2-dev)
 test=(clang libcmocka-dev valgrind python3 python3-venv chromium
-	libclang-rt-14-dev debhelper dpkg-dev tmux)
+	libclang-rt-14-dev debhelper dpkg-dev tmux build-essential systemd procps)
 want=("${build[@]}")
 if [ "${1:-}" = "--test" ]; then
 	want+=("${test[@]}")
