@@ -189,6 +189,10 @@ int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
 
 int hb_widget_conn_writeable(struct hb_widget_conn *c)
 {
+	/* lws sends our close frame and waits for the client's; a second -1
+	 * meanwhile would cut the socket and lose both */
+	if (c->close_started)
+		return 0;
 	int n = hb_outq_write(&c->out, c->wsi);
 	if (n < 0)
 		return -1;
@@ -204,6 +208,7 @@ int hb_widget_conn_writeable(struct hb_widget_conn *c)
 		const char *why = c->close_reason ? c->close_reason : "";
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 			(unsigned char *)why, strlen(why));
+		c->close_started = true;
 		return -1;
 	}
 	return 0;
@@ -216,6 +221,12 @@ void hb_widget_conn_close(struct hb_widget_conn *c, int code,
 		return;
 	c->close_code = code;
 	c->close_reason = reason;
+	/* keep reading (and ignoring) what the client still sends: closing a
+	 * socket with unread input resets it, and the close frame is lost */
+	if (c->rx_paused) {
+		c->rx_paused = false;
+		lws_rx_flow_control(c->wsi, 1);
+	}
 	lws_callback_on_writable(c->wsi);
 }
 

@@ -147,12 +147,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	unsigned status;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		if (!(w = widget_of(wsi)))
+		if (!c || !(w = widget_of(wsi)))
 			return -1;
 		return hb_http_request(wsi, &c->http, w->app->engine &&
 			!hb_loop_stopping(w->app->loop));
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return hb_http_writeable(wsi, &c->http);
+		return c ? hb_http_writeable(wsi, &c->http) : -1;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (!(w = widget_of(wsi)))
 			return -1;
@@ -167,15 +167,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		w = widget_of(wsi);
 		return !w || gate(w, wsi, &why) != 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		if (!(w = widget_of(wsi)) || !hb_widget_conn_open(w, c, wsi))
+		if (!c || !(w = widget_of(wsi)) || !hb_widget_conn_open(w, c, wsi))
 			return -1;
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
-		return c->w ? hb_widget_conn_receive(c, in, len) : -1;
+		return c && c->w ? hb_widget_conn_receive(c, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		return c->w ? hb_widget_conn_writeable(c) : -1;
+		return c && c->w ? hb_widget_conn_writeable(c) : -1;
 	case LWS_CALLBACK_CLOSED:
-		hb_widget_conn_closed(c);
+		if (c)
+			hb_widget_conn_closed(c);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -60,6 +60,7 @@ struct hb_widget_conn {
 	long long last_rx_us;
 	unsigned strikes;            /* rate-limited messages in a row */
 	int close_code;              /* non-zero: close once flushed */
+	bool close_started;          /* the close frame is on its way */
 	const char *close_reason;
 };
 

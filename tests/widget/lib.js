@@ -52,7 +52,7 @@ async function run() {
 			failed++;
 			console.log(`not ok ${i + 1} - ${t.name}`);
 			for (const line of String(e && e.stack || e).split('\n'))
-				console.log('  # ' + line);
+				console.log('# ' + line);
 		}
 	}
 	await cleanup();
@@ -72,7 +72,7 @@ async function cleanup() {
 }
 process.on('uncaughtException', (e) => {
 	console.log('not ok - uncaught exception');
-	console.log('  # ' + String(e && e.stack || e).split('\n').join('\n  # '));
+	console.log('# ' + String(e && e.stack || e).split('\n').join('\n# '));
 	cleanup().finally(() => process.exit(1));
 });
 

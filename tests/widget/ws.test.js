@@ -3,6 +3,7 @@
  * Websocket- and HTTP-level tests of `healthbot serve` with node's ws
  * client, on 127.0.0.1 only: conversations, bad input, origins, limits.
  */
+const fs = require('fs');
 const http = require('http');
 const { assert, test, run, sleep, waitFor, freePort, tmpdir, writeConfig,
 	startBot, connect, DATA_ARGS, FIXTURE_ARGS } = require('./lib');
@@ -227,6 +228,41 @@ test('rate limit: "slow down" errors after the burst, no disconnect', async () =
 	const r = await c.ask('later', CRAMPS);
 	assert.strictEqual(r.type, 'reply');
 	c.close();
+	assert.strictEqual((await s.bot.stop()).code, 0);
+});
+
+test('a client that keeps sending after "slow down" is closed with 1008', async () => {
+	const s = await serve({ rate_burst: 1, rate_per_minute: 1 }, 'ws-abuse');
+	const c = await connect(s.url, { origin: s.origin });
+	for (let i = 0; i < 80; i++)
+		c.send({ type: 'message', id: 'x' + i, text: CRAMPS });
+	await waitFor('policy close', () => c.closed, 5000);
+	assert.strictEqual(c.closed.code, 1008);
+	const limited = c.frames.filter((f) => f.code === 'rate_limited').length;
+	assert.ok(limited >= 50, 'was told to slow down first: ' + limited);
+	assert.strictEqual((await s.bot.stop()).code, 0);
+});
+
+test('a client that does not read is not read either; others are served', async () => {
+	const s = await serve({ rate_burst: 10000, rate_per_minute: 1000000 },
+		'ws-backpressure');
+	const greedy = await connect(s.url, { origin: s.origin });
+	greedy.ws._socket.pause(); /* never reads its replies */
+	for (let i = 0; i < 20000; i++)
+		greedy.send({ type: 'message', id: 'g' + i, text: CRAMPS });
+	await sleep(1000);
+	const other = await connect(s.url, { origin: s.origin });
+	await other.next();
+	const t0 = Date.now();
+	const r = await other.ask('o1', CRAMPS);
+	assert.strictEqual(r.kind, 'answer');
+	assert.ok(Date.now() - t0 < 1000, 'answered in ' + (Date.now() - t0) + ' ms');
+	const status = fs.readFileSync(`/proc/${s.bot.child.pid}/status`, 'utf8');
+	const rssMb = Number(status.match(/VmRSS:\s+(\d+)/)[1]) / 1024;
+	/* the replies wait in the socket buffers, not in the bot's memory */
+	assert.ok(rssMb < 60, 'RSS ' + rssMb.toFixed(1) + ' MB');
+	greedy.ws.terminate();
+	other.close();
 	assert.strictEqual((await s.bot.stop()).code, 0);
 });
 
