@@ -259,8 +259,10 @@ test('a client that does not read is not read either; others are served', async 
 	assert.ok(Date.now() - t0 < 1000, 'answered in ' + (Date.now() - t0) + ' ms');
 	const status = fs.readFileSync(`/proc/${s.bot.child.pid}/status`, 'utf8');
 	const rssMb = Number(status.match(/VmRSS:\s+(\d+)/)[1]) / 1024;
-	/* the replies wait in the socket buffers, not in the bot's memory */
-	assert.ok(rssMb < 60, 'RSS ' + rssMb.toFixed(1) + ' MB');
+	/* the replies wait in the socket buffers, not in the bot's memory
+	 * (under ASan, RSS is mostly its shadow memory and quarantine) */
+	if (!process.env.ASAN_OPTIONS)
+		assert.ok(rssMb < 60, 'RSS ' + rssMb.toFixed(1) + ' MB');
 	greedy.ws.terminate();
 	other.close();
 	assert.strictEqual((await s.bot.stop()).code, 0);
