@@ -1,10 +1,15 @@
 /* The widget channel: config, the listening vhost, the upgrade gate
  * (path, origin, connection limit) and the idle sweep. */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "channel.h"
@@ -20,6 +25,50 @@
 static const char *const keys[] = { "enabled", "bind", "port",
 	"allowed_origins", "same_origin", "max_connections", "max_message_bytes",
 	"idle_timeout", "rate_burst", "rate_per_minute", NULL };
+
+/* AF_INET or AF_INET6 for a numeric address, else -1. Names are refused:
+ * lws would take them for interface names. */
+static int address_family(const char *addr)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, addr, buf) == 1)
+		return AF_INET6;
+	return -1;
+}
+
+/*
+ * Fails when addr is not an address of this machine. lws 4.1 does not: an
+ * IPv4 address on its (default) IPv6 socket is written into the wrong part
+ * of the address and the socket listens on every interface.
+ */
+static bool bindable(const char *addr, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		inet_pton(AF_INET, addr, &in->sin_addr);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, addr, &in6->sin6_addr);
+		len = sizeof(*in6);
+	}
+	int fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	int rc = bind(fd, (struct sockaddr *)&ss, len);
+	int err = errno;
+	close(fd);
+	if (rc < 0)
+		hb_log(HB_LOG_ERROR, "widget", "error=\"cannot bind\" errno=%d", err);
+	return rc == 0;
+}
 
 static void conf_finish(struct hb_widget_conf *conf)
 {
@@ -70,6 +119,12 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 		}
 	}
 	if (!conf->bind && !(conf->bind = strdup("127.0.0.1"))) {
+		conf_finish(conf);
+		return false;
+	}
+	if (address_family(conf->bind) < 0) {
+		fprintf(stderr, "healthbot: config: widget.bind: must be an IP address "
+			"such as 127.0.0.1 or ::1\n");
 		conf_finish(conf);
 		return false;
 	}
@@ -261,6 +316,12 @@ static void *create(struct hb_app *app, const cJSON *section,
 	}
 	if (ov && ov->port)
 		w->conf.port = ov->port;
+	int family = address_family(w->conf.bind);
+	if (family < 0 || !bindable(w->conf.bind, family)) {
+		fprintf(stderr, "healthbot: cannot listen on %s: not an IP address of "
+			"this machine\n", w->conf.bind);
+		goto fail;
+	}
 	/* conversations end with their connection; the cap is a backstop */
 	w->convs = hb_conversations_create((size_t)w->conf.max_connections,
 		w->conf.idle_timeout * 2);
@@ -270,6 +331,9 @@ static void *create(struct hb_app *app, const cJSON *section,
 	info.vhost_name = "widget";
 	info.port = (int)w->conf.port;
 	info.iface = w->conf.bind;
+	/* an IPv4 address needs an IPv4 socket (see bindable()) */
+	if (family == AF_INET)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = &liveness;
 	info.keepalive_timeout = 5;

@@ -45,9 +45,13 @@ async function run() {
 		const t = tests[i];
 		const started = Date.now();
 		try {
-			await t.fn();
+			const result = await t.fn();
 			passed++;
-			console.log(`ok ${i + 1} - ${t.name} # ${Date.now() - started} ms`);
+			/* a test may return { skip: 'why' } when the machine cannot run it */
+			if (result && result.skip)
+				console.log(`ok ${i + 1} - ${t.name} # SKIP ${result.skip}`);
+			else
+				console.log(`ok ${i + 1} - ${t.name} # ${Date.now() - started} ms`);
 		} catch (e) {
 			failed++;
 			console.log(`not ok ${i + 1} - ${t.name}`);

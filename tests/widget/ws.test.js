@@ -6,7 +6,7 @@
 const fs = require('fs');
 const http = require('http');
 const { assert, test, run, sleep, waitFor, freePort, tmpdir, writeConfig,
-	startBot, connect, DATA_ARGS, FIXTURE_ARGS } = require('./lib');
+	startBot, runBot, connect, DATA_ARGS, FIXTURE_ARGS } = require('./lib');
 
 const CRAMPS = 'what causes night leg cramps?';
 const CHEST = "my chest hurts and I can't breathe";
@@ -38,6 +38,48 @@ async function serve(extraConfig, name) {
 test('start healthbot serve', async () => {
 	({ bot, port, url, origin } = await serve(null, 'ws-main'));
 	assert.match(bot.out, new RegExp(`http://127\\.0\\.0\\.1:${port}/`));
+});
+
+/* Local addresses of the sockets listening on port, from /proc/net. */
+function listeners(port) {
+	const hex = port.toString(16).toUpperCase().padStart(4, '0');
+	const found = [];
+	for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f.length > 3 && f[3] === '0A' && f[1].endsWith(':' + hex))
+				found.push(f[1].split(':')[0]);
+		}
+	}
+	return found;
+}
+
+test('listens on 127.0.0.1 only by default; --bind takes addresses of this machine', async () => {
+	assert.deepStrictEqual(listeners(port), ['0100007F']);
+	const r = await runBot(['serve', '--bind', '10.255.255.1', '--port', '0',
+		...DATA_ARGS]);
+	assert.notStrictEqual(r.code, 0);
+	assert.match(r.err, /not an IP address of this machine/);
+	const named = await runBot(['serve', '--bind', 'localhost', ...DATA_ARGS]);
+	assert.notStrictEqual(named.code, 0);
+});
+
+test('IPv6: --bind ::1 serves on [::1]', async () => {
+	const p = await freePort();
+	const b = startBot(['serve', '--bind', '::1', '--port', String(p), ...DATA_ARGS],
+		{ name: 'ws-ipv6' });
+	try {
+		await b.ready;
+	} catch (e) {
+		if (/not an IP address of this machine/.test(b.err))
+			return { skip: 'no ::1 on this machine' };
+		throw e;
+	}
+	assert.deepStrictEqual(listeners(p), ['00000000000000000000000001000000']);
+	const c = await connect(`ws://[::1]:${p}/chat`, { origin: `http://[::1]:${p}` });
+	assert.strictEqual((await c.next()).type, 'greeting');
+	c.close();
+	assert.strictEqual((await b.stop()).code, 0);
 });
 
 test('HTTP: demo page, assets, /healthz and security headers', async () => {
