@@ -117,6 +117,16 @@ test('user text is rendered as text: <script> shows literally, no dialog', async
 	assert.deepStrictEqual(dialogs, []);
 });
 
+test('a message too long for the server stays in the box', async () => {
+	const long = '\u00e9'.repeat(1950); /* under maxlength, over 3800 bytes */
+	await page.locator('.hb-input').fill(long);
+	await page.locator('.hb-input').press('Enter');
+	await page.locator('.hb-system.hb-error').last().waitFor();
+	assert.match(await page.locator('.hb-system.hb-error').last().innerText(), /too long/);
+	assert.strictEqual(await page.locator('.hb-input').inputValue(), long);
+	await page.locator('.hb-input').fill('');
+});
+
 test('keyboard only: Tab reaches the box and the send button, focus is visible', async () => {
 	await page.locator('.hb-input').focus();
 	await page.keyboard.type('hello');

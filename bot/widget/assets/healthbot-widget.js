@@ -30,6 +30,7 @@
 	var BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 	var IDLE_CLOSE = 4000;
 	var MAX_CHARS = 2000;
+	var MAX_BYTES = 3800; /* of text, leaving room for the JSON around it */
 
 	function el(tag, cls, text) {
 		var e = document.createElement(tag);
@@ -336,6 +337,12 @@
 		var text = input.value.trim();
 		if (!text)
 			return;
+		/* the server takes 4 KiB frames; keep the text rather than lose it */
+		if (new TextEncoder().encode(text).length > MAX_BYTES) {
+			addNote('That message is too long. Please shorten it and send ' +
+				'it again.', 'hb-error');
+			return;
+		}
 		var item = { id: 'm' + nextId++, text: text, sent: false };
 		item.node = addUser(text);
 		outbox.push(item);
