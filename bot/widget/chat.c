@@ -42,7 +42,7 @@ static void send_error(struct hb_widget_conn *c, enum hb_proto_status st,
 	queue(c, hb_proto_error(st, NULL, id, NULL));
 }
 
-bool hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 		struct lws *wsi)
 {
 	struct hb_reply greeting;
@@ -61,14 +61,14 @@ bool hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 	w->n_conns++;
 	hb_log(HB_LOG_INFO, "widget_open", "conn=%lu open=%zu", c->serial,
 		w->n_conns);
+	/* without a greeting the chat still works: say so and go on */
 	if (!hb_engine_greeting(w->app->engine, &greeting)) {
 		hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"no greeting\"",
 			c->serial);
-		return true;
+		return;
 	}
 	queue(c, hb_proto_greeting(&greeting, NULL));
 	hb_reply_finish(&greeting);
-	return true;
 }
 
 /* Token bucket: rate_burst at once, then rate_per_minute. */

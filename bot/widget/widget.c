@@ -222,8 +222,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		w = widget_of(wsi);
 		return !w || gate(w, wsi, &why) != 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		if (!c || !(w = widget_of(wsi)) || !hb_widget_conn_open(w, c, wsi))
+		if (!c || !(w = widget_of(wsi)))
 			return -1;
+		hb_widget_conn_open(w, c, wsi);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return c && c->w ? hb_widget_conn_receive(c, in, len) : -1;

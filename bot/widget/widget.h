@@ -65,7 +65,7 @@ struct hb_widget_conn {
 };
 
 /* chat.c: the websocket conversation of one connection */
-bool hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 		struct lws *wsi);
 int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
 		size_t len);
