@@ -20,6 +20,7 @@ struct hb_loop {
 		void *data;
 	} handlers[MAX_SIGNALS];
 	bool stop;
+	int status;
 };
 
 /* set by the handler, read by the loop: nothing else is signal-safe */
@@ -145,13 +146,20 @@ int hb_loop_run(struct hb_loop *loop)
 		if (lws_service(loop->context, 0) < 0)
 			return -EIO;
 	}
-	return 0;
+	return loop->status;
 }
 
 void hb_loop_stop(struct hb_loop *loop)
 {
 	loop->stop = true;
 	lws_cancel_service(loop->context);
+}
+
+void hb_loop_fail(struct hb_loop *loop, int status)
+{
+	if (!loop->status)
+		loop->status = status;
+	hb_loop_stop(loop);
 }
 
 bool hb_loop_stopping(const struct hb_loop *loop)

@@ -19,9 +19,14 @@ struct hb_loop *hb_loop_create(void);
 void hb_loop_destroy(struct hb_loop *loop);
 struct lws_context *hb_loop_context(struct hb_loop *loop);
 
-/* Runs until hb_loop_stop(). Returns 0, or a negative errno. */
+/* Runs until hb_loop_stop() or hb_loop_fail(). Returns 0, the status
+ * given to hb_loop_fail(), or a negative errno. */
 int hb_loop_run(struct hb_loop *loop);
 void hb_loop_stop(struct hb_loop *loop);
+/* Stops the loop with an exit status for the process (e.g. 78, EX_CONFIG,
+ * when a channel's credentials are rejected): the service manager must
+ * not take it for a clean shutdown. The first failure's status is kept. */
+void hb_loop_fail(struct hb_loop *loop, int status);
 bool hb_loop_stopping(const struct hb_loop *loop);
 
 /* Calls fn from the loop after signo (SIGINT, SIGTERM, SIGHUP) arrives.

@@ -83,7 +83,9 @@ static int run(struct hb_config *cfg, struct hb_cli_paths *paths,
 	}
 	hb_log(HB_LOG_INFO, "startup", "channels=%zu articles=%zu", started,
 		hb_engine_article_count(app.engine));
-	rc = hb_loop_run(app.loop) == 0 ? 0 : 1;
+	rc = hb_loop_run(app.loop);
+	if (rc < 0)
+		rc = 1;
 	hb_log(HB_LOG_INFO, "shutdown", "rc=%d", rc);
 out:
 	for (size_t i = 8; i-- > 0;) {

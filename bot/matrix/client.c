@@ -82,7 +82,7 @@ void hb_mx_client_fatal(struct hb_mx_client *c, const char *why)
 	char q[512];
 	hb_log(HB_LOG_ERROR, "matrix_fatal", "error=%s", hb_log_quote(why, q, sizeof(q)));
 	fprintf(stderr, "healthbot: matrix: %s\n", why);
-	hb_loop_stop(c->app->loop);
+	hb_loop_fail(c->app->loop, EXIT_FATAL);
 }
 
 enum hb_mx_outcome hb_mx_client_judge(struct hb_mx_client *c,
@@ -329,7 +329,6 @@ static void destroy(void *data)
 	struct hb_mx_client *c = data;
 	if (!c)
 		return;
-	bool fatal = c->fatal;
 	lws_sul_cancel(&c->retry_sul);
 	hb_mx_http_cancel(c->req);
 	hb_mx_http_destroy(c->http);
@@ -341,17 +340,6 @@ static void destroy(void *data)
 	free(c->filter_id);
 	hb_mx_config_finish(&c->cfg);
 	free(c);
-	if (fatal) {
-		/*
-		 * `healthbot run` exits 0 when its loop stops; a rejected token
-		 * must not look like a clean shutdown to the service manager.
-		 * The loop has no way to carry an exit status yet (see
-		 * .notes-matrix.txt), so leave from here, after our own
-		 * clean-up; the kernel closes what the other channels hold.
-		 */
-		fflush(NULL);
-		exit(EXIT_FATAL);
-	}
 }
 
 static void *create(struct hb_app *app, const cJSON *section,
