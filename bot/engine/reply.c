@@ -135,17 +135,25 @@ bool hb_reply_fallback(const struct hb_engine *e, const char *rule,
 	return finish_reply(&text, &html, out);
 }
 
-static bool reply_smalltalk(const struct hb_engine *e,
-		const struct hb_smalltalk *st, const char *rule, struct hb_reply *out)
+/* A reply that is only service wording (small talk, empty, too long). */
+static bool reply_wording(const struct hb_engine *e, enum hb_reply_kind kind,
+		const char *intent, const char *rule, const char *tmpl,
+		struct hb_reply *out)
 {
 	struct hb_buf text, html;
 	hb_buf_init(&text);
 	hb_buf_init(&html);
-	out->kind = HB_REPLY_SMALLTALK;
-	out->intent = st->id;
+	out->kind = kind;
+	out->intent = intent;
 	out->rule = rule;
-	wording(e, NULL, NULL, st->reply, &text, &html);
+	wording(e, NULL, NULL, tmpl, &text, &html);
 	return finish_reply(&text, &html, out);
+}
+
+static bool reply_smalltalk(const struct hb_engine *e,
+		const struct hb_smalltalk *st, const char *rule, struct hb_reply *out)
+{
+	return reply_wording(e, HB_REPLY_SMALLTALK, st->id, rule, st->reply, out);
 }
 
 static const struct hb_smalltalk *smalltalk_by_id(const struct hb_engine *e,
@@ -257,24 +265,13 @@ bool hb_engine_reply_ex(const struct hb_engine *e, struct hb_conversations *conv
 		goto done;
 	}
 	if (an.norm.len == 0) {
-		struct hb_buf text, html;
-		hb_buf_init(&text);
-		hb_buf_init(&html);
-		out->kind = HB_REPLY_SMALLTALK;
-		out->intent = "empty";
-		out->rule = "empty";
-		wording(e, NULL, NULL, e->wording[HB_WORD_EMPTY], &text, &html);
-		ok = finish_reply(&text, &html, out);
+		ok = reply_wording(e, HB_REPLY_SMALLTALK, "empty", "empty",
+				e->wording[HB_WORD_EMPTY], out);
 		goto done;
 	}
 	if (len > HB_MAX_MESSAGE) {
-		struct hb_buf text, html;
-		hb_buf_init(&text);
-		hb_buf_init(&html);
-		out->kind = HB_REPLY_FALLBACK;
-		out->rule = "fallback:too-long";
-		wording(e, NULL, NULL, e->wording[HB_WORD_TOO_LONG], &text, &html);
-		ok = finish_reply(&text, &html, out);
+		ok = reply_wording(e, HB_REPLY_FALLBACK, NULL, "fallback:too-long",
+				e->wording[HB_WORD_TOO_LONG], out);
 		goto done;
 	}
 
