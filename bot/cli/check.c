@@ -4,7 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
+#include "channel.h"
 #include "cli.h"
+#include "config.h"
 
 static void print_line(void *data, const char *line)
 {
@@ -44,13 +48,16 @@ int hb_cmd_check(int argc, char **argv)
 {
 	struct hb_cli_paths paths = {0};
 	const char *utterances = NULL;
+	const char *config_path = NULL;
 	int max_age_days = 5 * 365;
 	bool no_utterances = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: healthbot check [--content DIR] [--intents DIR]\n"
+			printf("usage: healthbot check [--config FILE] [--content DIR] [--intents DIR]\n"
 				"                       [--utterances FILE | --no-utterances]\n"
 				"                       [--max-age-days N]\n\n"
+				"With --config, first validates the config file (every key of every\n"
+				"section) and uses its content, intents and numbers; nothing starts.\n"
 				"Validates every article and intent file (errors: patterns that do\n"
 				"not compile, targets no article has, duplicate ids; warnings:\n"
 				"patterns no utterance uses, content older than N days, default\n"
@@ -60,6 +67,8 @@ int hb_cmd_check(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--utterances") == 0 && i + 1 < argc) {
 			utterances = argv[++i];
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--no-utterances") == 0) {
 			no_utterances = true;
 		} else if (strcmp(argv[i], "--max-age-days") == 0 && i + 1 < argc) {
@@ -69,9 +78,33 @@ int hb_cmd_check(int argc, char **argv)
 			return 2;
 		}
 	}
+	struct hb_config *cfg = NULL;
+	if (config_path) {
+		bool ok = (cfg = hb_config_create(config_path)) != NULL;
+		for (size_t i = 0; ok && hb_channels[i]; i++) {
+			const cJSON *section = cJSON_GetObjectItemCaseSensitive(cfg->root,
+					hb_channels[i]->name);
+			ok = hb_channels[i]->check(section);
+		}
+		if (!ok) {
+			hb_config_destroy(cfg);
+			return 1;
+		}
+		printf("config: %s is valid\n", config_path);
+		if (!paths.content_dir)
+			paths.content_dir = cfg->content_dir;
+		if (!paths.intents_dir)
+			paths.intents_dir = cfg->intents_dir;
+		if (!paths.emergency_number)
+			paths.emergency_number = cfg->emergency_number;
+		if (!paths.crisis_number)
+			paths.crisis_number = cfg->crisis_number;
+	}
 	struct hb_engine *e = hb_cli_load(&paths);
-	if (!e)
+	if (!e) {
+		hb_config_destroy(cfg);
 		return 1;
+	}
 	char *data = NULL;
 	size_t len = 0;
 	if (!no_utterances) {
@@ -80,6 +113,7 @@ int hb_cmd_check(int argc, char **argv)
 		if (!data && utterances) {
 			fprintf(stderr, "healthbot check: cannot read %s\n", utterances);
 			hb_engine_destroy(e);
+			hb_config_destroy(cfg);
 			return 1;
 		}
 		if (data)
@@ -92,5 +126,6 @@ int hb_cmd_check(int argc, char **argv)
 	printf("check: %d error(s), %d warning(s)\n", report.errors, report.warnings);
 	free(data);
 	hb_engine_destroy(e);
+	hb_config_destroy(cfg);
 	return ok ? 0 : 1;
 }

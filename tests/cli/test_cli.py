@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 
-HB = sys.argv[1]
+HB = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 failures = 0
 count = 0
@@ -119,6 +119,32 @@ with tempfile.TemporaryDirectory() as d:
     check("explicit --content/--intents work from any directory",
           p.returncode == 0 and b"To relieve night leg cramps" in p.stdout,
           p.stderr.decode())
+
+# check --config validates the config file key by key, then the library
+with tempfile.TemporaryDirectory() as d:
+    good = os.path.join(d, "good.json")
+    with open(good, "w") as f:
+        json.dump({"content_dir": os.path.join(ROOT, "content"),
+                   "intents_dir": os.path.join(ROOT, "intents"),
+                   "emergency_number": "112",
+                   "widget": {"port": 8080}}, f)
+    p = run(["check", "--config", good, "--no-utterances"])
+    check("check --config accepts a valid config", p.returncode == 0
+          and b"is valid" in p.stdout, (p.stdout + p.stderr).decode()[-400:])
+    for bad, path in [({"widget": {"port": "8080"}}, "widget.port"),
+                      ({"widgets": {}}, "widgets"),
+                      ({"log_level": "loud"}, "log_level")]:
+        fn = os.path.join(d, "bad.json")
+        with open(fn, "w") as f:
+            json.dump(bad, f)
+        p = run(["check", "--config", fn, "--no-utterances"])
+        check(f"check --config rejects {path} naming the key",
+              p.returncode == 1 and path.encode() in p.stderr, p.stderr.decode())
+    with open(os.path.join(d, "broken.json"), "w") as f:
+        f.write('{"widget": {\n  "port": 80,,\n}}')
+    p = run(["check", "--config", os.path.join(d, "broken.json")])
+    check("check --config names the line of a JSON error",
+          p.returncode == 1 and b"broken.json:2:" in p.stderr, p.stderr.decode())
 
 # check runs the utterance set and prints the per-intent table
 p = run(["check"], timeout=120)
