@@ -183,7 +183,7 @@ bool hb_config_read_secret(const char *path, const char *what, char **out)
 struct hb_config *hb_config_create(const char *path)
 {
 	static const char *const keys[] = { "content_dir", "intents_dir",
-		"emergency_number", "crisis_number", "log_level", "log_text",
+		"emergency_number", "crisis_number", "locale", "log_level", "log_text",
 		"widget", "relay", "matrix", NULL };
 	struct hb_config *c = calloc(1, sizeof(*c));
 	char *data = NULL;
@@ -230,6 +230,7 @@ struct hb_config *hb_config_create(const char *path)
 				&c->emergency_number) ||
 			!hb_config_string(c->root, "", "crisis_number", false,
 				&c->crisis_number) ||
+			!hb_config_string(c->root, "", "locale", false, &c->locale) ||
 			!hb_config_bool(c->root, "", "log_text", &c->log_text))
 		goto fail;
 	const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(c->root, "log_level");
@@ -258,6 +259,7 @@ void hb_config_destroy(struct hb_config *c)
 	free(c->intents_dir);
 	free(c->emergency_number);
 	free(c->crisis_number);
+	free(c->locale);
 	cJSON_Delete(c->root);
 	free(c);
 }

@@ -20,6 +20,7 @@ struct hb_config {
 	char *intents_dir;
 	char *emergency_number;
 	char *crisis_number;
+	char *locale;
 	enum hb_log_level log_level;
 	bool log_text; /* development only: warns at start-up */
 	struct cJSON *root;

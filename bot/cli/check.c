@@ -99,6 +99,8 @@ int hb_cmd_check(int argc, char **argv)
 			paths.emergency_number = cfg->emergency_number;
 		if (!paths.crisis_number)
 			paths.crisis_number = cfg->crisis_number;
+		if (!paths.locale)
+			paths.locale = cfg->locale;
 	}
 	struct hb_engine *e = hb_cli_load(&paths);
 	if (!e) {

@@ -13,6 +13,7 @@ struct hb_cli_paths {
 	const char *extra_content_dir;
 	const char *emergency_number;
 	const char *crisis_number;
+	const char *locale;
 };
 
 /* Consumes --content/--intents/--extra-content/--emergency-number/

@@ -43,6 +43,7 @@ bool hb_cli_path_option(struct hb_cli_paths *p, int argc, char **argv, int *i)
 		{ "--extra-content", offsetof(struct hb_cli_paths, extra_content_dir) },
 		{ "--emergency-number", offsetof(struct hb_cli_paths, emergency_number) },
 		{ "--crisis-number", offsetof(struct hb_cli_paths, crisis_number) },
+		{ "--locale", offsetof(struct hb_cli_paths, locale) },
 	};
 	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
 		size_t n = strlen(opts[k].name);
@@ -75,6 +76,7 @@ struct hb_engine *hb_cli_load(const struct hb_cli_paths *p)
 		.extra_content_dir = p->extra_content_dir,
 		.emergency_number = p->emergency_number,
 		.crisis_number = p->crisis_number,
+		.locale = p->locale,
 		/* set by the valgrind test setup: JIT code confuses memcheck */
 		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 	};

@@ -50,6 +50,8 @@ static int run(struct hb_config *cfg, struct hb_cli_paths *paths,
 		paths->emergency_number = cfg->emergency_number;
 	if (!paths->crisis_number)
 		paths->crisis_number = cfg->crisis_number;
+	if (!paths->locale)
+		paths->locale = cfg->locale;
 
 	for (size_t i = 0; hb_channels[i]; i++) {
 		const struct hb_channel *ch = hb_channels[i];

@@ -63,6 +63,10 @@ static bool load_file(struct hb_loader *ld)
 		bool done;
 		if (strcmp(it->string, "replies") == 0) {
 			done = hb_data_replies(ld, it);
+		} else if (ld->replies_only) {
+			hb_error_set(ld->err, ld->file, it->string, 0, 0,
+				"a locale file holds only \"replies\"");
+			goto out;
 		} else if (!is_list) {
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				strcmp(it->string, "intents") && strcmp(it->string, "redflags") &&
@@ -151,6 +155,36 @@ static bool build_prefilter(struct hb_engine *e, const char *dir,
 	return true;
 }
 
+/* locales/LOCALE.json: reply wording for another country (its emergency
+ * services' names), loaded over the base wording. Only "replies" may be
+ * there: what the bot understands does not change with the wording. */
+static bool load_locale(struct hb_engine *e, const char *dir,
+		struct hb_error *err)
+{
+	struct hb_buf path;
+	bool ok = false;
+	for (const char *c = e->locale; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+				*c == '-' || *c == '_')) {
+			hb_error_set(err, dir, "locale", 0, 0,
+				"locale \"%s\" must be letters, '-' and '_' (like en-GB)",
+				e->locale);
+			return false;
+		}
+	}
+	hb_buf_init(&path);
+	hb_buf_printf(&path, "%s/locales/%s.json", dir, e->locale);
+	if (path.oom) {
+		hb_error_set(err, dir, "locale", 0, 0, "out of memory");
+		return false;
+	}
+	struct hb_loader ld = { .engine = e, .file = path.data, .err = err,
+		.replies_only = true };
+	ok = load_file(&ld);
+	hb_buf_finish(&path);
+	return ok;
+}
+
 bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 {
 	char **names = NULL;
@@ -182,6 +216,8 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 		if (!loaded)
 			goto out;
 	}
+	if (e->locale && !load_locale(e, dir, err))
+		goto out;
 	for (size_t k = 0; k < HB_WORD_COUNT; k++) {
 		if (!e->wording[k]) {
 			hb_error_set(err, dir, "replies", 0, 0,

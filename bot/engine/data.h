@@ -13,6 +13,7 @@ struct hb_loader {
 	struct hb_engine *engine;
 	const char *file;
 	struct hb_error *err;
+	bool replies_only; /* a locale file */
 };
 
 extern const char *const hb_wording_keys[HB_WORD_COUNT];

@@ -233,6 +233,10 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 		return NULL;
 	}
 	e->no_jit = opts->no_jit;
+	if (opts->locale && !(e->locale = strdup(opts->locale))) {
+		hb_error_set(err, "", "", 0, 0, "out of memory");
+		goto fail;
+	}
 	if (!load_dir(e, opts->content_dir, err))
 		goto fail;
 	if (opts->extra_content_dir && !load_dir(e, opts->extra_content_dir, err))
@@ -279,6 +283,7 @@ void hb_engine_destroy(struct hb_engine *e)
 	hb_data_finish(e);
 	hb_wordmap_finish(&e->words);
 	hb_typos_finish(&e->typos);
+	free(e->locale);
 	free(e->emergency_number);
 	free(e->crisis_number);
 	free(e->topics_line);

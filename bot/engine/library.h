@@ -201,6 +201,7 @@ struct hb_engine {
 	char *emergency_number;
 	char *crisis_number;
 	bool no_jit;
+	char *locale;
 	char *topics_line; /* "Night leg cramps, …" */
 };
 

@@ -51,6 +51,9 @@ struct hb_engine_options {
 	 * checkers, and for sandboxes that forbid writable executable
 	 * memory (systemd's MemoryDenyWriteExecute). Much slower. */
 	bool no_jit;
+	/* Reply wording for a locale: INTENTS_DIR/locales/LOCALE.json
+	 * (e.g. "en-GB"); NULL for the base wording. */
+	const char *locale;
 };
 
 enum hb_reply_kind {

@@ -100,6 +100,8 @@ for cmd in ["ask", "chat", "check", "serve", "run"]:
 with tempfile.TemporaryDirectory() as d:
     src = open(os.path.join(ROOT, "intents", "intents.json")).read()
     for name in os.listdir(os.path.join(ROOT, "intents")):
+        if not name.endswith(".json"):
+            continue
         with open(os.path.join(ROOT, "intents", name)) as f:
             data = f.read()
         if name == "intents.json":

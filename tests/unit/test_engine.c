@@ -243,6 +243,31 @@ static void test_emergency_number_configurable(void **state)
 	hb_engine_destroy(e);
 }
 
+static void test_locale(void **state)
+{
+	struct hb_error err;
+	struct hb_engine_options o = {
+		.content_dir = SOURCE_ROOT "/content",
+		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
+		.emergency_number = "999",
+		.locale = "en-GB",
+	};
+	struct hb_engine *e = hb_engine_create(&o, &err);
+	struct hb_reply r;
+	assert_non_null(e);
+	assert_true(hb_engine_reply(e, NULL, NULL, "chest pain", 10, 0, &r));
+	assert_non_null(strstr(r.text, "Call 999 now or go to A&E"));
+	hb_reply_finish(&r);
+	hb_engine_destroy(e);
+	/* an unknown locale is a load error naming the file */
+	o.locale = "xx-XX";
+	assert_null(hb_engine_create(&o, &err));
+	assert_non_null(strstr(err.file, "locales/xx-XX.json"));
+	o.locale = "../../etc/passwd";
+	assert_null(hb_engine_create(&o, &err));
+}
+
 static void test_bad_input(void **state)
 {
 	struct hb_reply r;
@@ -365,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_scope),
 		cmocka_unit_test(test_context),
 		cmocka_unit_test(test_emergency_number_configurable),
+		cmocka_unit_test(test_locale),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_html_escaped),
 		cmocka_unit_test(test_section_lookup),
