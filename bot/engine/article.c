@@ -293,6 +293,13 @@ static bool parse(struct hb_article *a, char *data, size_t size,
 		}
 		if (starts_with(s, "Content Last Updated:")) {
 			const char *d = s + strlen("Content Last Updated:");
+			/* one date per article: with two, the one replies show
+			 * would depend on their order (and the first leaked) */
+			if (a->updated) {
+				hb_error_set(err, a->path, "Content Last Updated", no, 1,
+					"a second \"Content Last Updated:\" line");
+				goto out;
+			}
 			while (*d == ' ')
 				d++;
 			if (!(a->updated = strdup(d)))
