@@ -225,6 +225,24 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 			goto out;
 		}
 	}
+	/* what the README promises of every reply must not hang on the
+	 * wording an editor (or a locale) wrote: escalations carry the
+	 * numbers to call, answers their source and date */
+	static const struct { enum hb_wording key; const char *var; } vars[] = {
+		{ HB_WORD_ESCALATION_EMERGENCY, "{emergency_number}" },
+		{ HB_WORD_ESCALATION_CRISIS, "{emergency_number}" },
+		{ HB_WORD_ESCALATION_CRISIS, "{crisis_number}" },
+		{ HB_WORD_SOURCE, "{title}" },
+		{ HB_WORD_SOURCE, "{updated}" },
+	};
+	for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+		if (!strstr(e->wording[vars[v].key], vars[v].var)) {
+			hb_error_set(err, dir, "replies", 0, 0,
+				"reply wording \"%s\" must contain %s",
+				hb_wording_keys[vars[v].key], vars[v].var);
+			goto out;
+		}
+	}
 	static const char *const required[] = { "greeting", "help" };
 	for (size_t r = 0; r < 2; r++) {
 		bool found = false;

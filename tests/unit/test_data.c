@@ -12,7 +12,8 @@
 #include "healthbot.h"
 
 #define REPLIES "\"replies\": {\"escalation_emergency\": \"Call {emergency_number}.\"," \
-	"\"escalation_crisis\": \"Call {crisis_number}.\", \"fallback\": \"No. {topics}\"," \
+	"\"escalation_crisis\": \"Call {crisis_number} or {emergency_number}.\"," \
+	"\"fallback\": \"No. {topics}\"," \
 	"\"fallback_section\": \"{title}: {sections}\", \"too_long\": \"Long.\"," \
 	"\"empty\": \"Empty.\", \"disclaimer\": \"General information.\"," \
 	"\"source\": \"Source: {title}, {publisher}, {updated}.\"}"
