@@ -198,8 +198,8 @@ static bool same_candidates(const struct hb_analysis *a,
 				a->candidates[i].pattern != b->candidates[i].pattern)
 			return false;
 	}
-	return a->redflag == b->redflag && a->intent == b->intent &&
-		a->smalltalk == b->smalltalk;
+	return a->emergency == b->emergency && a->crisis == b->crisis &&
+		a->intent == b->intent && a->smalltalk == b->smalltalk;
 }
 
 /* The literal prefilter may only skip patterns that cannot match: every

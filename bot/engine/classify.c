@@ -72,25 +72,30 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 	an->norm_scanned = true;
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
+		bool crisis = rf->severity == HB_SEVERITY_CRISIS;
+		/* rule order decides the category: only the first of each
+		 * severity counts, unless every match is wanted */
+		if (!an->explain && (crisis ? an->crisis : an->emergency))
+			continue;
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
 			if (!may_match(an, p) || !hb_pattern_matches(e, p, text, len, an->md))
 				continue;
 			add_candidate(an, "redflag", rf->id, p->source, p->weight);
-			/* crisis wins: its reply carries the emergency number too */
-			if (!an->redflag || (rf->severity == HB_SEVERITY_CRISIS &&
-					an->redflag->severity != HB_SEVERITY_CRISIS)) {
-				an->redflag = rf;
-				an->redflag_pattern = p;
+			if (crisis && !an->crisis) {
+				an->crisis = rf;
+				an->crisis_pattern = p;
+			} else if (!crisis && !an->emergency) {
+				an->emergency = rf;
+				an->emergency_pattern = p;
 			}
 			if (!an->explain)
 				break;
 		}
-		if (an->redflag && an->redflag->severity == HB_SEVERITY_CRISIS &&
-				!an->explain)
+		if (an->crisis && an->emergency && !an->explain)
 			break;
 	}
-	return an->redflag != NULL;
+	return an->emergency || an->crisis;
 }
 
 struct span {

@@ -15,8 +15,11 @@ struct hb_analysis {
 	bool no_prefilter;       /* run every pattern (to check the prefilter) */
 	bool norm_scanned;       /* bits are those of norm (not yet of text) */
 
-	const struct hb_redflag *redflag;
-	const struct hb_pattern *redflag_pattern;
+	/* the first emergency and the first crisis rule that matched: a
+	 * message can be both ("took an overdose, I want to die") and the
+	 * reply must then carry both */
+	const struct hb_redflag *emergency, *crisis;
+	const struct hb_pattern *emergency_pattern, *crisis_pattern;
 
 	const struct hb_intent *intent;
 	const struct hb_pattern *intent_pattern;

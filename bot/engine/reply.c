@@ -172,23 +172,39 @@ bool hb_engine_greeting(const struct hb_engine *e, struct hb_reply *out)
 	return reply_smalltalk(e, smalltalk_by_id(e, "greeting"), "greeting", out);
 }
 
+/*
+ * Emergency wording first when a physical emergency matched, then the
+ * crisis line when a crisis rule matched too: "my dad cut himself and
+ * it's spurting blood" must not get only the crisis reply, whose advice
+ * to call the emergency number is conditional.
+ */
 static bool reply_escalation(const struct hb_engine *e,
 		const struct hb_analysis *an, struct hb_reply *out)
 {
-	const struct hb_redflag *rf = an->redflag;
+	/* the crisis rule names the category (its wording is the more
+	 * specific), a physical emergency sets the severity */
+	const struct hb_redflag *rf = an->crisis ? an->crisis : an->emergency;
 	struct hb_buf text, html;
 	hb_buf_init(&text);
 	hb_buf_init(&html);
 	out->kind = HB_REPLY_ESCALATION;
-	out->severity = rf->severity;
+	out->severity = an->emergency ? HB_SEVERITY_EMERGENCY : HB_SEVERITY_CRISIS;
 	out->category = rf->category;
 	out->intent = rf->id;
-	out->rule = an->redflag_pattern->id;
-	wording(e, NULL, NULL, rf->severity == HB_SEVERITY_CRISIS ?
-		e->wording[HB_WORD_ESCALATION_CRISIS] :
-		e->wording[HB_WORD_ESCALATION_EMERGENCY], &text, &html);
+	out->rule = (an->crisis ? an->crisis_pattern : an->emergency_pattern)->id;
+	if (an->emergency)
+		wording(e, NULL, NULL, e->wording[HB_WORD_ESCALATION_EMERGENCY],
+			&text, &html);
+	if (an->emergency && an->crisis) {
+		hb_buf_puts(&text, "\n");
+		hb_buf_putc(&html, '\n');
+	}
+	if (an->crisis)
+		wording(e, NULL, NULL, e->wording[HB_WORD_ESCALATION_CRISIS],
+			&text, &html);
 	/* the article's own "seek care right away" text, when it has one */
-	for (size_t i = 0; rf->passages && i < e->n_articles; i++) {
+	rf = an->emergency;
+	for (size_t i = 0; rf && rf->passages && i < e->n_articles; i++) {
 		const struct hb_article *a = &e->articles[i];
 		const struct hb_passage *p = &rf->passages[i];
 		if (!p->section)

@@ -160,6 +160,21 @@ static void test_red_flags(void **state)
 		HB_SEVERITY_EMERGENCY);
 }
 
+static void test_crisis_and_emergency(void **state)
+{
+	/* both a physical emergency and a crisis: both numbers, the
+	 * emergency wording first and unconditional */
+	struct hb_reply r = ask("i took a whole bottle of pills because i want to die");
+	assert_int_equal(r.kind, HB_REPLY_ESCALATION);
+	assert_int_equal(r.severity, HB_SEVERITY_EMERGENCY);
+	const char *call = strstr(r.text, "Call 911 now");
+	const char *crisis = strstr(r.text, "988");
+	assert_non_null(call);
+	assert_non_null(crisis);
+	assert_true(call < crisis);
+	hb_reply_finish(&r);
+}
+
 static void test_article_seek_care_passage(void **state)
 {
 	struct hb_reply r = ask("I got cramps after contact with lead at work");
@@ -385,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_specific_passages),
 		cmocka_unit_test(test_passage_not_whole_article),
 		cmocka_unit_test(test_red_flags),
+		cmocka_unit_test(test_crisis_and_emergency),
 		cmocka_unit_test(test_article_seek_care_passage),
 		cmocka_unit_test(test_office_visit_not_emergency),
 		cmocka_unit_test(test_out_of_scope),
