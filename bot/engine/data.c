@@ -148,8 +148,8 @@ static bool build_prefilter(struct hb_engine *e, const char *dir,
 	for (size_t i = 0; ok && i < e->n_lexicon; i++)
 		ok = add_all(e->prefilter, &e->lexicon[i].patterns);
 	if (!ok || !hb_prefilter_build(e->prefilter)) {
-		hb_error_set(err, dir, "", 0, 0, "out of memory, or over %d patterns",
-			HB_PREFILTER_MAX_SLOTS);
+		/* the pattern count was checked as the files were read */
+		hb_error_set(err, dir, "", 0, 0, "out of memory");
 		return false;
 	}
 	return true;

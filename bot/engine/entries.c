@@ -134,6 +134,24 @@ static bool get_strings(struct hb_loader *ld, const char *entry, const cJSON *v,
 	return true;
 }
 
+/* Patterns loaded so far, in every kind of entry (the one being loaded
+ * included): the prefilter has a slot for at most
+ * HB_PREFILTER_MAX_SLOTS, and going over must name the file and entry
+ * rather than fail later with no place to look. */
+static size_t count_patterns(const struct hb_engine *e)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->n_intents; i++)
+		n += e->intents[i].patterns.n;
+	for (size_t i = 0; i < e->n_redflags; i++)
+		n += e->redflags[i].patterns.n;
+	for (size_t i = 0; i < e->n_smalltalk; i++)
+		n += e->smalltalk[i].patterns.n;
+	for (size_t i = 0; i < e->n_lexicon; i++)
+		n += e->lexicon[i].patterns.n;
+	return n;
+}
+
 static bool load_patterns(struct hb_loader *ld, const char *entry,
 		const cJSON *obj, int weight, struct hb_patterns *out)
 {
@@ -176,6 +194,12 @@ static bool load_patterns(struct hb_loader *ld, const char *entry,
 		} else {
 			hb_error_set(ld->err, ld->file, id, 0, 0,
 				"a pattern must be a string or {\"re\": …}");
+			return false;
+		}
+		if (count_patterns(ld->engine) >= HB_PREFILTER_MAX_SLOTS) {
+			hb_error_set(ld->err, ld->file, id, 0, 0,
+				"more than %d patterns in all (the prefilter's limit)",
+				HB_PREFILTER_MAX_SLOTS);
 			return false;
 		}
 		if (!dup_string(ld, id, &p->id, id) ||

@@ -79,11 +79,44 @@ static void test_escalation_wording_needs_number(void **state)
 	assert_non_null(strstr(err.message, "{emergency_number}"));
 }
 
+/* hostile catalogue (json-many-patterns): more patterns than the
+ * prefilter has slots failed as "out of memory, or over 4096 patterns"
+ * naming only the directory. Now the file and the pattern are named. */
+static void test_too_many_patterns(void **state)
+{
+	char dir[] = "/tmp/hb-regress-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/many.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"lexicon\": [{\"id\": \"many\", \"canonical\": \"x\", "
+		"\"patterns\": [", f);
+	for (int i = 0; i < HB_PREFILTER_MAX_SLOTS + 10; i++)
+		fprintf(f, "%s\"zzq%d\"", i ? "," : "", i);
+	fputs("]}]}", f);
+	fclose(f);
+	struct hb_engine_options o = {
+		.content_dir = SOURCE_ROOT "/content",
+		.intents_dir = dir,
+		.no_jit = true,
+	};
+	struct hb_error err = {0};
+	struct hb_engine *e = hb_engine_create(&o, &err);
+	unlink(path);
+	rmdir(dir);
+	assert_null(e);
+	assert_non_null(strstr(err.file, "many.json"));
+	assert_string_equal(err.entry, "many#4097");
+	assert_non_null(strstr(err.message, "4096 patterns"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_update_lines),
 		cmocka_unit_test(test_escalation_wording_needs_number),
+		cmocka_unit_test(test_too_many_patterns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
