@@ -77,8 +77,8 @@ static bool starts_with(const char *s, const char *prefix)
 static bool push_block(struct hb_section *sec, enum hb_block_type type,
 		const char *text, int line)
 {
-	struct hb_block *blocks = realloc(sec->blocks,
-			(sec->n_blocks + 1) * sizeof(*blocks));
+	struct hb_block *blocks = hb_grow(sec->blocks, sec->n_blocks,
+			sizeof(*blocks));
 	if (!blocks)
 		return false;
 	sec->blocks = blocks;
@@ -92,7 +92,7 @@ static bool push_block(struct hb_section *sec, enum hb_block_type type,
 
 static bool push_item(struct hb_block *b, const char *text)
 {
-	char **items = realloc(b->items, (b->n_items + 1) * sizeof(*items));
+	char **items = hb_grow(b->items, b->n_items, sizeof(*items));
 	if (!items)
 		return false;
 	b->items = items;
@@ -105,8 +105,8 @@ static bool push_item(struct hb_block *b, const char *text)
 static struct hb_section *push_section(struct hb_article *a, const char *heading,
 		int line)
 {
-	struct hb_section *secs = realloc(a->sections,
-			(a->n_sections + 1) * sizeof(*secs));
+	struct hb_section *secs = hb_grow(a->sections, a->n_sections,
+			sizeof(*secs));
 	if (!secs)
 		return NULL;
 	a->sections = secs;
@@ -120,7 +120,7 @@ static struct hb_section *push_section(struct hb_article *a, const char *heading
 
 static bool push_string(char ***list, size_t *n, const char *s)
 {
-	char **l = realloc(*list, (*n + 1) * sizeof(*l));
+	char **l = hb_grow(*list, *n, sizeof(*l));
 	if (!l)
 		return false;
 	*list = l;
@@ -227,7 +227,7 @@ bool hb_article_add_topic(struct hb_article *a, const char *name)
 			return true;
 		}
 	}
-	struct hb_phrase *t = realloc(a->topics, (a->n_topics + 1) * sizeof(*t));
+	struct hb_phrase *t = hb_grow(a->topics, a->n_topics, sizeof(*t));
 	if (!t) {
 		hb_phrase_finish(&phrase);
 		return false;
@@ -252,7 +252,7 @@ static bool parse(struct hb_article *a, char *data, size_t size,
 	for (char *p = data, *end = data + size; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		struct line *l = realloc(lines, (n_lines + 1) * sizeof(*l));
+		struct line *l = hb_grow(lines, n_lines, sizeof(*l));
 		if (!l)
 			goto oom;
 		lines = l;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,16 @@ cJSON *hb_parse_json(const char *data, size_t size, const char **end)
 		return NULL;
 	}
 	return root;
+}
+
+void *hb_grow(void *array, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return array; /* not a power of two: below capacity */
+	size_t cap = n ? 2 * n : 1;
+	if (cap > SIZE_MAX / size)
+		return NULL;
+	return realloc(array, cap * size);
 }
 
 char *hb_memdup(const char *s, size_t len)
