@@ -23,8 +23,9 @@ static char *render(struct hb_metrics *m)
 
 static void assert_has(const char *text, const char *line)
 {
+	assert_non_null(text);
 	if (!strstr(text, line))
-		fail_msg("missing \"%s\" in:\n%s", line, text);
+		fail_msg("missing \"%s\" in:\n%s", line, text ? text : "");
 }
 
 static void test_counter_gauge_text(void **state)
