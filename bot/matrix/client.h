@@ -23,6 +23,9 @@ enum hb_mx_task_kind {
 	HB_MX_TASK_JOIN,
 	HB_MX_TASK_DECLINE,
 	HB_MX_TASK_ANSWER,
+	/* a sync timeline that was cut short ("limited"): fetch the events
+	 * between the previous sync and the ones it holds */
+	HB_MX_TASK_BACKFILL,
 };
 
 struct hb_mx_task {
@@ -34,6 +37,7 @@ struct hb_mx_task {
 	char *text;
 	bool mentioned;
 	bool prefixed;
+	char *from, *to;   /* back-fill: the next page, and where to stop */
 };
 
 enum hb_mx_outcome {
@@ -72,6 +76,11 @@ struct hb_mx_client {
 	char *send_body;    /* the reply being sent, kept for retries */
 	bool send_urgent;
 	long long task_started_us;
+	/* the back-fill under way: its answers, newest first, and counts */
+	struct hb_mx_task *fill;
+	size_t n_fill, cap_fill;
+	unsigned fill_events, fill_pages;
+	bool fill_capped;   /* stopped at the limit with more to fetch */
 };
 
 /* client.c */
@@ -96,6 +105,15 @@ void hb_mx_sync_next(struct hb_mx_client *c);
 /* Called by task.c when every task of the batch is done. */
 void hb_mx_sync_batch_done(struct hb_mx_client *c);
 void hb_mx_sync_clear_batch(struct hb_mx_client *c);
+/* A back-fill page (GET /messages, newest first) for the current task:
+ * collects its messages and sets the task's next page; *more when another
+ * page is wanted. False when memory ran out. */
+bool hb_mx_sync_backfill_page(struct hb_mx_client *c, const char *body,
+		size_t len, bool *more);
+/* Puts the collected messages, oldest first, right after the current
+ * task. False when memory ran out. */
+bool hb_mx_sync_backfill_insert(struct hb_mx_client *c);
+void hb_mx_sync_backfill_clear(struct hb_mx_client *c);
 
 /* task.c */
 void hb_mx_task_run(struct hb_mx_client *c);

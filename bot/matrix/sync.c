@@ -19,10 +19,25 @@
 /* the server answers a long-poll after LONG_POLL_MS; give it time */
 #define SYNC_TIMEOUT_S 45
 #define MAX_REFUSALS 3
+/* Events fetched at most per cut-short room timeline, so a bot that was
+ * away for long does not page through all of a busy room's history. */
+#define MAX_BACKFILL_EVENTS 500
 
 static const cJSON *get(const cJSON *obj, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+void hb_mx_sync_backfill_clear(struct hb_mx_client *c)
+{
+	for (size_t i = 0; i < c->n_fill; i++)
+		hb_mx_task_finish(&c->fill[i]);
+	/* back-fills are rare: keep no array between them */
+	free(c->fill);
+	c->fill = NULL;
+	c->n_fill = c->cap_fill = 0;
+	c->fill_events = c->fill_pages = 0;
+	c->fill_capped = false;
 }
 
 void hb_mx_sync_clear_batch(struct hb_mx_client *c)
@@ -30,29 +45,37 @@ void hb_mx_sync_clear_batch(struct hb_mx_client *c)
 	for (size_t i = 0; i < c->n_tasks; i++)
 		hb_mx_task_finish(&c->tasks[i]);
 	c->n_tasks = c->cur = 0;
+	hb_mx_sync_backfill_clear(c);
 	free(c->batch_next);
 	c->batch_next = NULL;
 	free(c->send_body);
 	c->send_body = NULL;
 }
 
-static struct hb_mx_task *add_task(struct hb_mx_client *c,
-		enum hb_mx_task_kind kind, const char *room_id)
+/* Appends a task to a list (the batch's, or the back-fill's). */
+static struct hb_mx_task *push_task(struct hb_mx_task **tasks, size_t *n,
+		size_t *cap, enum hb_mx_task_kind kind, const char *room_id)
 {
-	if (c->n_tasks == c->cap_tasks) {
-		size_t cap = c->cap_tasks ? c->cap_tasks * 2 : 16;
-		struct hb_mx_task *tasks = realloc(c->tasks, cap * sizeof(*tasks));
-		if (!tasks)
+	if (*n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 16;
+		struct hb_mx_task *bigger = realloc(*tasks, grown * sizeof(*bigger));
+		if (!bigger)
 			return NULL;
-		c->tasks = tasks;
-		c->cap_tasks = cap;
+		*tasks = bigger;
+		*cap = grown;
 	}
-	struct hb_mx_task *t = &c->tasks[c->n_tasks];
+	struct hb_mx_task *t = &(*tasks)[*n];
 	*t = (struct hb_mx_task){ .kind = kind, .room_id = strdup(room_id) };
 	if (!t->room_id)
 		return NULL;
-	c->n_tasks++;
+	(*n)++;
 	return t;
+}
+
+static struct hb_mx_task *add_task(struct hb_mx_client *c,
+		enum hb_mx_task_kind kind, const char *room_id)
+{
+	return push_task(&c->tasks, &c->n_tasks, &c->cap_tasks, kind, room_id);
 }
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -89,8 +112,9 @@ static bool add_invite(struct hb_mx_client *c, const char *room_id,
 		room_id) != NULL;
 }
 
-static bool add_message(struct hb_mx_client *c, const char *room_id,
-		const cJSON *ev)
+/* An answer task for ev in the list, when ev is a message to consider. */
+static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
+		size_t *n, size_t *cap, const char *room_id, const cJSON *ev)
 {
 	struct hb_mx_message msg;
 	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &c->me, &msg);
@@ -100,7 +124,7 @@ static bool add_message(struct hb_mx_client *c, const char *room_id,
 		hb_mx_message_finish(&msg);
 		return true;
 	}
-	struct hb_mx_task *t = add_task(c, HB_MX_TASK_ANSWER, room_id);
+	struct hb_mx_task *t = push_task(tasks, n, cap, HB_MX_TASK_ANSWER, room_id);
 	bool oom = !t;
 	if (t) {
 		t->event_id = dup_or_null(msg.event_id, &oom);
@@ -113,6 +137,12 @@ static bool add_message(struct hb_mx_client *c, const char *room_id,
 	}
 	hb_mx_message_finish(&msg);
 	return !oom;
+}
+
+static bool add_message(struct hb_mx_client *c, const char *room_id,
+		const cJSON *ev)
+{
+	return message_task(c, &c->tasks, &c->n_tasks, &c->cap_tasks, room_id, ev);
 }
 
 static bool add_room(struct hb_mx_client *c, const char *room_id,
@@ -139,11 +169,101 @@ static bool add_room(struct hb_mx_client *c, const char *room_id,
 	}
 	if (after)
 		hb_log(HB_LOG_INFO, "matrix_joined_room", "history_skipped=yes");
+	/* more happened in the room since the last sync than the timeline
+	 * holds: the homeserver sent the newest events only. Fetch the ones
+	 * before them first, or they would never be answered (not for a room
+	 * just joined: what came before the join is history). */
+	const cJSON *timeline = get(room, "timeline");
+	const cJSON *prev = get(timeline, "prev_batch");
+	const char *since = hb_mx_store_since(c->store);
+	if (!after && since && cJSON_IsTrue(get(timeline, "limited")) &&
+			cJSON_IsString(prev) && prev->valuestring[0]) {
+		struct hb_mx_task *t = add_task(c, HB_MX_TASK_BACKFILL, room_id);
+		bool oom = !t;
+		if (t) {
+			t->from = dup_or_null(prev->valuestring, &oom);
+			t->to = dup_or_null(since, &oom);
+		}
+		if (oom)
+			return false;
+	}
 	for (ev = after ? after->next : (events ? events->child : NULL); ev;
 			ev = ev->next) {
 		if (!add_message(c, room_id, ev))
 			return false;
 	}
+	return true;
+}
+
+bool hb_mx_sync_backfill_page(struct hb_mx_client *c, const char *body,
+		size_t len, bool *more)
+{
+	struct hb_mx_task *t = &c->tasks[c->cur];
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	const cJSON *chunk = get(root, "chunk");
+	const cJSON *next = get(root, "end");
+	const cJSON *ev;
+	bool ok = true, joined_here = false;
+	*more = false;
+	c->fill_pages++;
+	/* newest first, back to the previous sync (the request's "to") */
+	cJSON_ArrayForEach(ev, chunk) {
+		if (hb_mx_event_is_own_join(ev, c->cfg.user_id)) {
+			/* what came before is history from before the bot */
+			joined_here = true;
+			break;
+		}
+		c->fill_events++;
+		if (!message_task(c, &c->fill, &c->n_fill, &c->cap_fill, t->room_id,
+				ev)) {
+			ok = false;
+			break;
+		}
+	}
+	if (ok && !joined_here && cJSON_GetArraySize(chunk) > 0 &&
+			cJSON_IsString(next) && next->valuestring[0]) {
+		if (c->fill_events >= MAX_BACKFILL_EVENTS) {
+			c->fill_capped = true;
+		} else {
+			char *from = strdup(next->valuestring);
+			if (from) {
+				free(t->from);
+				t->from = from;
+				*more = true;
+			} else {
+				ok = false;
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return ok;
+}
+
+bool hb_mx_sync_backfill_insert(struct hb_mx_client *c)
+{
+	size_t n = c->n_fill;
+	if (c->n_tasks + n > c->cap_tasks) {
+		size_t cap = c->n_tasks + n;
+		struct hb_mx_task *tasks = realloc(c->tasks, cap * sizeof(*tasks));
+		if (!tasks)
+			return false;
+		c->tasks = tasks;
+		c->cap_tasks = cap;
+	}
+	size_t at = c->cur + 1;
+	memmove(&c->tasks[at + n], &c->tasks[at],
+		(c->n_tasks - at) * sizeof(*c->tasks));
+	/* collected newest first: answer oldest first */
+	for (size_t i = 0; i < n; i++)
+		c->tasks[at + i] = c->fill[n - 1 - i];
+	c->n_tasks += n;
+	c->n_fill = 0; /* moved, not freed */
+	hb_log(c->fill_capped ? HB_LOG_WARN : HB_LOG_INFO, "matrix_backfill",
+		"pages=%u events=%u messages=%zu capped=%s%s", c->fill_pages,
+		c->fill_events, n, c->fill_capped ? "yes" : "no", c->fill_capped ?
+		" warning=\"older events in the gap are not answered\"" : "");
+	hb_mx_sync_backfill_clear(c);
 	return true;
 }
 

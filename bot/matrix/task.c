@@ -31,6 +31,8 @@ void hb_mx_task_finish(struct hb_mx_task *t)
 	free(t->sender);
 	free(t->thread_root);
 	free(t->text);
+	free(t->from);
+	free(t->to);
 	*t = (struct hb_mx_task){0};
 }
 
@@ -102,6 +104,60 @@ static void membership(struct hb_mx_client *c, const struct hb_mx_task *t)
 	hb_mx_client_call(c, t->kind == HB_MX_TASK_JOIN ? "join" : "decline",
 		"POST", path, "{}", 0, on_membership);
 	free(path);
+}
+
+/* ---- back-fill of a cut-short timeline ---- */
+
+#define BACKFILL_PAGE 100
+
+static void on_backfill(void *data, const struct hb_mx_response *res)
+{
+	struct hb_mx_client *c = data;
+	long delay;
+	bool more = false;
+	c->req = NULL;
+	enum hb_mx_outcome o = hb_mx_client_judge(c, "backfill", res, &delay);
+	if (o == HB_MX_RETRY) {
+		hb_mx_client_later(c, delay, hb_mx_task_run);
+		return;
+	}
+	if (o == HB_MX_FATAL)
+		return;
+	/* refused (the bot left the room meanwhile, say): answer what came */
+	if (o == HB_MX_OK && !hb_mx_sync_backfill_page(c, res->body, res->len,
+			&more)) {
+		hb_mx_client_fatal(c, "out of memory");
+		return;
+	}
+	if (more) {
+		hb_mx_task_run(c);
+		return;
+	}
+	if (!hb_mx_sync_backfill_insert(c)) {
+		hb_mx_client_fatal(c, "out of memory");
+		return;
+	}
+	next_task(c);
+}
+
+static void backfill(struct hb_mx_client *c, const struct hb_mx_task *t)
+{
+	struct hb_mx_str p;
+	hb_mx_str_init(&p);
+	hb_mx_str_puts(&p, "/_matrix/client/v3/rooms/");
+	hb_mx_str_urlencode(&p, t->room_id);
+	hb_mx_str_printf(&p, "/messages?dir=b&limit=%d&from=", BACKFILL_PAGE);
+	hb_mx_str_urlencode(&p, t->from);
+	hb_mx_str_puts(&p, "&to=");
+	hb_mx_str_urlencode(&p, t->to);
+	hb_mx_str_puts(&p, "&filter=");
+	hb_mx_str_urlencode(&p,
+		"{\"types\":[\"m.room.message\",\"m.room.member\"]}");
+	if (p.oom)
+		hb_mx_client_fatal(c, "out of memory");
+	else
+		hb_mx_client_call(c, "backfill", "GET", p.data, NULL, 0, on_backfill);
+	hb_mx_str_finish(&p);
 }
 
 /* ---- answers ---- */
@@ -293,6 +349,10 @@ void hb_mx_task_run(struct hb_mx_client *c)
 {
 	while (!c->fatal && c->cur < c->n_tasks) {
 		const struct hb_mx_task *t = &c->tasks[c->cur];
+		if (t->kind == HB_MX_TASK_BACKFILL) {
+			backfill(c, t);
+			return;
+		}
 		if (t->kind != HB_MX_TASK_ANSWER) {
 			membership(c, t);
 			return;
