@@ -100,6 +100,13 @@ void hb_text_normalize(const char *in, size_t len, struct hb_buf *out)
 			/* KELVIN SIGN and LONG S are caseless twins of k and s
 			 * to PCRE2; spelled out so literal prefilters see them */
 			hb_buf_putc(out, cp == 0x212a ? 'k' : 's');
+		} else if (cp >= 0xff01 && cp <= 0xff5e) {
+			/* fullwidth ASCII (U+FF01-U+FF5E), as CJK input
+			 * methods type Latin letters: "I CAN'T BREATHE" typed
+			 * so must still read as "i can't breathe" to patterns
+			 * (PCRE2's caseless matching does not fold it) */
+			char c = (char)(cp - 0xff01 + 0x21);
+			hb_buf_putc(out, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
 		} else if (cp == 0x201c || cp == 0x201d) {
 			hb_buf_putc(out, '"');
 		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 ||

@@ -8,7 +8,8 @@
 
 /*
  * Chat text as patterns see it: valid UTF-8 (invalid bytes become U+FFFD),
- * ASCII lower case, curly quotes made straight, control characters and
+ * ASCII lower case, fullwidth ASCII made ASCII, curly quotes made
+ * straight, control characters and
  * runs of white space made one space, zero-width and bidi controls dropped
  * (so "chest\u200bpain" cannot slip past a pattern), trimmed.
  */

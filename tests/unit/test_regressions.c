@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "library.h"
+#include "text.h"
 
 /* Writes text to a fresh temporary file; returns its path (free it). */
 static char *temp_file(const char *text)
@@ -111,12 +113,28 @@ static void test_too_many_patterns(void **state)
 	assert_non_null(strstr(err.message, "4096 patterns"));
 }
 
+/* hostile catalogue (fullwidth-latin): fullwidth letters, as CJK input
+ * methods type them, were left as they were, and no red flag read "I
+ * CAN'T BREATHE" typed in them as an emergency. */
+static void test_fullwidth_folded(void **state)
+{
+	struct hb_buf out;
+	const char *in = "\xef\xbc\xa9 \xef\xbd\x83\xef\xbd\x81\xef\xbd\x8e'"
+		"\xef\xbd\x94 \xef\xbc\xa2\xef\xbc\xb2\xef\xbc\xa5\xef\xbc\xa1"
+		"\xef\xbc\xb4\xef\xbc\xa8\xef\xbc\xa5\xef\xbc\x81";
+	hb_buf_init(&out);
+	hb_text_normalize(in, strlen(in), &out);
+	assert_string_equal(out.data, "i can't breathe!");
+	hb_buf_finish(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_update_lines),
 		cmocka_unit_test(test_escalation_wording_needs_number),
 		cmocka_unit_test(test_too_many_patterns),
+		cmocka_unit_test(test_fullwidth_folded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
