@@ -184,20 +184,25 @@ struct hb_config *hb_config_create(const char *path)
 {
 	static const char *const keys[] = { "content_dir", "intents_dir",
 		"emergency_number", "crisis_number", "locale", "log_level", "log_text",
-		"widget", "relay", "matrix", NULL };
+		"drain_timeout", "widget", "relay", "matrix", "metrics", NULL };
 	struct hb_config *c = calloc(1, sizeof(*c));
 	char *data = NULL;
 	if (!c)
 		return NULL;
 	c->log_level = HB_LOG_INFO;
+	c->drain_timeout = 5;
 	if (!path)
 		return c;
 	if (!(c->path = strdup(path)))
 		goto fail;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
+		int e = errno;
+		char q[600];
 		fprintf(stderr, "healthbot: cannot open config %s: %s\n", path,
-			strerror(errno));
+			strerror(e));
+		hb_log(HB_LOG_ERROR, "config", "file=%s error=\"cannot open\" "
+			"errno=%d", hb_log_quote(path, q, sizeof(q)), e);
 		goto fail;
 	}
 	data = malloc(MAX_CONFIG_BYTES + 1);
@@ -205,6 +210,7 @@ struct hb_config *hb_config_create(const char *path)
 	fclose(f);
 	if (!data || n > MAX_CONFIG_BYTES) {
 		fprintf(stderr, "healthbot: config %s: too large\n", path);
+		hb_log(HB_LOG_ERROR, "config", "error=\"too large\"");
 		goto fail;
 	}
 	const char *end = NULL;
@@ -219,7 +225,11 @@ struct hb_config *hb_config_create(const char *path)
 				col++;
 			}
 		}
+		char q[600];
 		fprintf(stderr, "healthbot: config %s:%d:%d: invalid JSON\n", path,
+			line, col);
+		hb_log(HB_LOG_ERROR, "config", "file=%s line=%d column=%d "
+			"error=\"invalid JSON\"", hb_log_quote(path, q, sizeof(q)),
 			line, col);
 		goto fail;
 	}
@@ -231,7 +241,9 @@ struct hb_config *hb_config_create(const char *path)
 			!hb_config_string(c->root, "", "crisis_number", false,
 				&c->crisis_number) ||
 			!hb_config_string(c->root, "", "locale", false, &c->locale) ||
-			!hb_config_bool(c->root, "", "log_text", &c->log_text))
+			!hb_config_bool(c->root, "", "log_text", &c->log_text) ||
+			!hb_config_int(c->root, "", "drain_timeout", 1, 60,
+				&c->drain_timeout))
 		goto fail;
 	const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(c->root, "log_level");
 	if (lvl && (!cJSON_IsString(lvl) ||
@@ -248,6 +260,12 @@ fail:
 	free(data);
 	hb_config_destroy(c);
 	return NULL;
+}
+
+bool hb_config_section_enabled(const struct hb_config *c, const char *name)
+{
+	const cJSON *s = c ? cJSON_GetObjectItemCaseSensitive(c->root, name) : NULL;
+	return s && !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "enabled"));
 }
 
 void hb_config_destroy(struct hb_config *c)

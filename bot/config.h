@@ -23,6 +23,7 @@ struct hb_config {
 	char *locale;
 	enum hb_log_level log_level;
 	bool log_text; /* development only: warns at start-up */
+	long drain_timeout; /* seconds SIGTERM waits for replies in flight */
 	struct cJSON *root;
 	const struct cJSON *widget; /* NULL when absent */
 	const struct cJSON *relay;
@@ -32,6 +33,9 @@ struct hb_config {
 /* path NULL: the embedded defaults (widget on 127.0.0.1:8080). */
 struct hb_config *hb_config_create(const char *path);
 void hb_config_destroy(struct hb_config *config);
+/* A section is present and its "enabled" is not false. */
+bool hb_config_section_enabled(const struct hb_config *config,
+		const char *name);
 
 /* Helpers for channel parsers: each logs "config: PATH: problem". */
 bool hb_config_check_keys(const struct cJSON *obj, const char *section,

@@ -9,11 +9,17 @@
 #include "loop.h"
 
 #define SIGNAL_POLL_US (100 * LWS_US_PER_MS)
+#define DRAIN_POLL_US (20 * LWS_US_PER_MS)
 #define MAX_SIGNALS 3
 
 struct hb_loop {
 	struct lws_context *context;
 	lws_sorted_usec_list_t signal_sul;
+	lws_sorted_usec_list_t drain_sul;
+	hb_loop_drained_fn drained;
+	void *drained_data;
+	long long drain_started_us, drain_deadline_us;
+	bool draining;
 	struct {
 		int signo;
 		hb_loop_fn fn;
@@ -127,6 +133,7 @@ void hb_loop_destroy(struct hb_loop *loop)
 	if (!loop)
 		return;
 	lws_sul_cancel(&loop->signal_sul);
+	lws_sul_cancel(&loop->drain_sul);
 	signal_context = NULL;
 	lws_context_destroy(loop->context);
 	signal(SIGINT, SIG_DFL);
@@ -187,4 +194,50 @@ long long hb_loop_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void drain_tick(lws_sorted_usec_list_t *sul)
+{
+	struct hb_loop *loop = lws_container_of(sul, struct hb_loop, drain_sul);
+	long long now = hb_loop_now_us();
+	if (loop->stop)
+		return;
+	if (loop->drained(loop->drained_data, false)) {
+		hb_log(HB_LOG_INFO, "drained", "ms=%lld",
+			(now - loop->drain_started_us) / 1000);
+		hb_loop_stop(loop);
+		return;
+	}
+	if (now >= loop->drain_deadline_us) {
+		loop->drained(loop->drained_data, true);
+		hb_log(HB_LOG_WARN, "drain_timeout", "ms=%lld",
+			(now - loop->drain_started_us) / 1000);
+		hb_loop_stop(loop);
+		return;
+	}
+	lws_sul_schedule(loop->context, 0, &loop->drain_sul, drain_tick,
+		DRAIN_POLL_US);
+}
+
+void hb_loop_drain(struct hb_loop *loop, long timeout_ms,
+		hb_loop_drained_fn fn, void *data)
+{
+	if (loop->draining || loop->stop)
+		return;
+	loop->draining = true;
+	loop->drained = fn;
+	loop->drained_data = data;
+	loop->drain_started_us = hb_loop_now_us();
+	loop->drain_deadline_us = loop->drain_started_us + timeout_ms * 1000LL;
+	/* the listening sockets stay open: libwebsockets 4.1 has no way to
+	 * close one alone (lws_context_deprecate() uses the listening wsi
+	 * after freeing it), so listeners refuse new work themselves while
+	 * hb_loop_draining() says so */
+	/* the first check at once: with nothing in flight, no wait */
+	lws_sul_schedule(loop->context, 0, &loop->drain_sul, drain_tick, 1);
+}
+
+bool hb_loop_draining(const struct hb_loop *loop)
+{
+	return loop->draining;
 }

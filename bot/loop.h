@@ -29,6 +29,20 @@ void hb_loop_stop(struct hb_loop *loop);
 void hb_loop_fail(struct hb_loop *loop, int status);
 bool hb_loop_stopping(const struct hb_loop *loop);
 
+/*
+ * A graceful stop (SIGTERM): from now on hb_loop_draining() is true (the
+ * widget refuses new websockets, /readyz says "draining"); asks fn(data,
+ * false) every few milliseconds whether what was in flight is finished,
+ * and stops the loop when it says so or after timeout_ms, after a last
+ * fn(data, true) (to log what is left). hb_loop_run() then returns 0
+ * either way: the stop was asked for. The channels must have been told to
+ * drain first.
+ */
+typedef bool (*hb_loop_drained_fn)(void *data, bool timed_out);
+void hb_loop_drain(struct hb_loop *loop, long timeout_ms,
+		hb_loop_drained_fn fn, void *data);
+bool hb_loop_draining(const struct hb_loop *loop);
+
 /* Calls fn from the loop after signo (SIGINT, SIGTERM, SIGHUP) arrives.
  * Without a handler, SIGINT and SIGTERM stop the loop. */
 bool hb_loop_on_signal(struct hb_loop *loop, int signo, hb_loop_fn fn,

@@ -22,6 +22,9 @@ bool hb_cli_path_option(struct hb_cli_paths *paths, int argc, char **argv,
 		int *i);
 /* Loads the engine, printing a precise error on failure. */
 struct hb_engine *hb_cli_load(const struct hb_cli_paths *paths);
+/* The same, leaving the error in *err for the caller to report. */
+struct hb_engine *hb_cli_load_quiet(const struct hb_cli_paths *paths,
+		struct hb_error *err);
 int64_t hb_cli_now(void);
 
 int hb_cmd_ask(int argc, char **argv);

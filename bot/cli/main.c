@@ -64,7 +64,8 @@ bool hb_cli_path_option(struct hb_cli_paths *p, int argc, char **argv, int *i)
 	return false;
 }
 
-struct hb_engine *hb_cli_load(const struct hb_cli_paths *p)
+struct hb_engine *hb_cli_load_quiet(const struct hb_cli_paths *p,
+		struct hb_error *err)
 {
 	/* from a checkout, the checkout's data; installed, the installed data */
 	bool local = is_dir("content") && is_dir("intents");
@@ -80,8 +81,13 @@ struct hb_engine *hb_cli_load(const struct hb_cli_paths *p)
 		/* set by the valgrind test setup: JIT code confuses memcheck */
 		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 	};
+	return hb_engine_create(&opts, err);
+}
+
+struct hb_engine *hb_cli_load(const struct hb_cli_paths *p)
+{
 	struct hb_error err;
-	struct hb_engine *e = hb_engine_create(&opts, &err);
+	struct hb_engine *e = hb_cli_load_quiet(p, &err);
 	if (!e) {
 		fprintf(stderr, "healthbot: cannot load the library: %s", err.file);
 		if (err.line)

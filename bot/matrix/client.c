@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loop.h"
 #include "matrix.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -195,6 +196,8 @@ static void on_filter(void *data, const struct hb_mx_response *res)
 
 static void filter(struct hb_mx_client *c)
 {
+	if (c->draining)
+		return;
 	/* only what the bot reads: messages and memberships, member counts
 	 * (lazy loading makes the server send room summaries), nothing
 	 * else. Synapse caches sync answers for a while by filter id, and
@@ -255,6 +258,8 @@ static void on_profile(void *data, const struct hb_mx_response *res)
 static void profile(struct hb_mx_client *c)
 {
 	struct hb_mx_str path;
+	if (c->draining)
+		return;
 	hb_mx_str_init(&path);
 	hb_mx_str_puts(&path, "/_matrix/client/v3/profile/");
 	hb_mx_str_urlencode(&path, c->cfg.user_id);
@@ -308,6 +313,8 @@ static void on_whoami(void *data, const struct hb_mx_response *res)
 
 static void whoami(struct hb_mx_client *c)
 {
+	if (c->draining)
+		return;
 	hb_mx_client_call(c, "whoami", "GET", "/_matrix/client/v3/account/whoami",
 		NULL, 0, on_whoami);
 }
@@ -332,6 +339,8 @@ static void destroy(void *data)
 	lws_sul_cancel(&c->retry_sul);
 	hb_mx_http_cancel(c->req);
 	hb_mx_http_destroy(c->http);
+	if (!c->synced)
+		c->app->starting--;
 	hb_mx_sync_clear_batch(c);
 	free(c->tasks);
 	hb_mx_store_destroy(c->store);
@@ -353,6 +362,8 @@ static void *create(struct hb_app *app, const cJSON *section,
 	if (!c)
 		return NULL;
 	c->app = app;
+	/* not ready until the first sync (destroy() counts it back) */
+	app->starting++;
 	if (!hb_mx_config_parse(section, &c->cfg))
 		goto fail;
 	if (!hb_config_read_secret(c->cfg.access_token_file, "matrix access token",
@@ -380,6 +391,7 @@ static void *create(struct hb_app *app, const cJSON *section,
 		.user_id = c->cfg.user_id,
 		.prefix = c->cfg.command_prefix,
 	};
+	hb_metrics_channel(app->metrics, "matrix");
 	hb_log(HB_LOG_INFO, "matrix_start", "tls=%s custom_ca=%s resume=%s",
 		url.tls ? "yes" : "no", c->cfg.ca_file ? "yes" : "no",
 		hb_mx_store_since(c->store) ? "yes" : "no");
@@ -394,10 +406,44 @@ fail:
 	return NULL;
 }
 
+/*
+ * A batch under way is finished (its replies sent, each remembered as it
+ * goes) and its sync token saved; then no further sync. Without a batch,
+ * the long-poll (or a start-up request) is dropped: it holds nothing yet.
+ * Cut short by the deadline, the next start replays the batch and skips
+ * what was answered, so nothing is answered twice.
+ */
+static void drain(void *data)
+{
+	struct hb_mx_client *c = data;
+	c->draining = true;
+	if (!c->batch_next) {
+		hb_mx_http_cancel(c->req);
+		c->req = NULL;
+		lws_sul_cancel(&c->retry_sul);
+		c->retry_fn = NULL;
+	}
+	hb_log(HB_LOG_INFO, "matrix_drain", "tasks_left=%zu",
+		c->batch_next ? c->n_tasks - c->cur : 0);
+}
+
+static bool drained(void *data, bool timed_out)
+{
+	struct hb_mx_client *c = data;
+	bool done = c->fatal || !c->batch_next;
+	if (timed_out && !done)
+		hb_log(HB_LOG_WARN, "matrix_drain_left", "tasks_left=%zu "
+			"note=\"answered ones are remembered; the rest are answered "
+			"after the restart\"", c->n_tasks - c->cur);
+	return done;
+}
+
 const struct hb_channel hb_channel_matrix = {
 	.name = "matrix",
 	.default_enabled = false,
 	.check = check,
 	.create = create,
 	.destroy = destroy,
+	.drain = drain,
+	.drained = drained,
 };

@@ -57,6 +57,8 @@ struct hb_mx_client {
 	char *filter_id;
 	struct hb_mx_identity me;
 	bool started; /* the start-up checks passed */
+	bool synced;  /* a /sync was answered since start-up */
+	bool draining; /* SIGTERM: finish the batch, sync no more */
 	/* tests only (HEALTHBOT_MATRIX_TEST_KILL_AFTER_SEND): SIGKILL itself
 	 * after this many replies were accepted, before remembering them */
 	long test_kill_after_send;

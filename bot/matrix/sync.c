@@ -7,11 +7,13 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "client.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -306,6 +308,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 	if (o == HB_MX_FAILED)
 		delay = hb_mx_backoff_ms(c->failures++, 1000, 5 * 60 * 1000);
 	if (o != HB_MX_OK) {
+		hb_metrics_matrix_sync(c->app->metrics, false, 0);
 		hb_mx_client_later(c, delay, hb_mx_sync_next);
 		return;
 	}
@@ -314,6 +317,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 	const cJSON *next = get(root, "next_batch");
 	if (!cJSON_IsString(next) || !next->valuestring[0]) {
 		cJSON_Delete(root);
+		hb_metrics_matrix_sync(c->app->metrics, false, 0);
 		hb_log(HB_LOG_WARN, "matrix_sync", "error=\"answer without next_batch\"");
 		hb_mx_client_later(c, hb_mx_backoff_ms(c->failures++, 1000,
 			5 * 60 * 1000), hb_mx_sync_next);
@@ -321,6 +325,14 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 	}
 	bool first = hb_mx_store_since(c->store) == NULL;
 	c->sync_refusals = 0;
+	hb_metrics_matrix_sync(c->app->metrics, true, (double)time(NULL));
+	if (!c->synced) {
+		/* /readyz: Matrix is up once the homeserver answered a sync */
+		c->synced = true;
+		c->app->starting--;
+		hb_log(HB_LOG_INFO, "matrix_synced", "first=%s",
+			first ? "yes" : "no");
+	}
 	hb_mx_sync_clear_batch(c);
 	c->batch_next = strdup(next->valuestring);
 	bool ok = c->batch_next && read_batch(c, root, first);
@@ -350,12 +362,18 @@ void hb_mx_sync_batch_done(struct hb_mx_client *c)
 void hb_mx_sync_next(struct hb_mx_client *c)
 {
 	const char *since = hb_mx_store_since(c->store);
+	/* draining: the batch is done and its token saved; no new work */
+	if (c->draining)
+		return;
 	struct hb_mx_str path;
 	hb_mx_str_init(&path);
 	hb_mx_str_puts(&path, "/_matrix/client/v3/sync?filter=");
 	hb_mx_str_urlencode(&path, c->filter_id);
-	/* the first sync only learns where "now" is: no need to wait */
-	hb_mx_str_printf(&path, "&timeout=%d", since ? LONG_POLL_MS : 0);
+	/* the first sync only learns where "now" is, and the first after a
+	 * restart catches up: neither need wait (the bot is not ready until
+	 * one is answered) */
+	hb_mx_str_printf(&path, "&timeout=%d", since && c->synced ?
+		LONG_POLL_MS : 0);
 	if (since) {
 		hb_mx_str_puts(&path, "&since=");
 		hb_mx_str_urlencode(&path, since);

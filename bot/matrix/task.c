@@ -21,6 +21,7 @@
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -219,20 +220,22 @@ static void fire_receipt(struct hb_mx_client *c, const struct hb_mx_task *t)
 static char *compose(struct hb_mx_client *c, const struct hb_mx_task *t,
 		bool dm, bool *urgent)
 {
+	/* read at every message (a reload swaps it); nothing of the reply
+	 * is kept past this function */
 	const struct hb_engine *engine = c->app->engine;
 	struct hb_reply r;
 	const char *command = NULL;
 	long long t0 = hb_loop_now_us();
 	bool ok;
+	/* context follows the room and thread; in a group room each person
+	 * has their own, so one patient's topic does not leak into
+	 * another's question */
+	char conv[HB_MX_HASH_HEX];
+	hb_mx_hash(conv, t->room_id, t->thread_root, dm ? NULL : t->sender);
 	if (t->prefixed && hb_mx_command_run(engine, c->cfg.command_prefix,
 			t->text, &r, &command)) {
 		ok = true;
 	} else {
-		/* context follows the room and thread; in a group room each
-		 * person has their own, so one patient's topic does not leak
-		 * into another's question */
-		char conv[HB_MX_HASH_HEX];
-		hb_mx_hash(conv, t->room_id, t->thread_root, dm ? NULL : t->sender);
 		command = NULL;
 		ok = hb_engine_reply(engine, c->convs, conv, t->text, strlen(t->text),
 			(int64_t)(hb_loop_now_us() / 1000000), &r);
@@ -242,19 +245,27 @@ static char *compose(struct hb_mx_client *c, const struct hb_mx_task *t,
 			r.rule ? r.rule : "-");
 		return NULL;
 	}
+	long long t1 = hb_loop_now_us();
 	*urgent = r.kind == HB_REPLY_ESCALATION;
 	char *body = r.text ? hb_mx_event_reply_json(r.text, r.html, *urgent,
 		t->event_id, t->thread_root, t->sender) : NULL;
-	char q1[160], q2[160];
-	hb_log(HB_LOG_INFO, "matrix_answer", "kind=%s severity=%s intent=%s rule=%s "
-		"command=%s room=%s thread=%s via=%s us=%lld",
-		hb_reply_kind_str(r.kind), hb_severity_str(r.severity),
-		hb_log_quote(r.intent ? r.intent : "-", q1, sizeof(q1)),
-		hb_log_quote(r.rule ? r.rule : "-", q2, sizeof(q2)),
+	/* the room's kind, not its id; the conversation as a salted hash of
+	 * a hash */
+	char fields[128];
+	snprintf(fields, sizeof(fields), "command=%s room=%s thread=%s via=%s",
 		command ? command : "-", dm ? "direct" : "group",
 		t->thread_root ? "yes" : "no",
-		t->prefixed ? "prefix" : t->mentioned ? "mention" : "direct",
-		hb_loop_now_us() - t0);
+		t->prefixed ? "prefix" : t->mentioned ? "mention" : "direct");
+	hb_app_replied(c->app, &(struct hb_app_reply){
+		.channel = "matrix",
+		.conversation = conv,
+		.text = t->text,
+		.text_len = strlen(t->text),
+		.reply = &r,
+		.engine_us = t1 - t0,
+		.latency_us = -1, /* once the homeserver has it: on_sent() */
+		.fields = fields,
+	});
 	hb_reply_finish(&r);
 	return body;
 }
@@ -285,9 +296,12 @@ static void on_sent(void *data, const struct hb_mx_response *res)
 	hb_mx_store_mark_handled(c->store, t->event_id);
 	hb_mx_store_save(c->store);
 	fire_typing(c, t, false);
+	long long total_us = hb_loop_now_us() - c->task_started_us;
+	if (o == HB_MX_OK)
+		hb_metrics_latency(c->app->metrics, "matrix", (double)total_us / 1e6);
 	hb_log(HB_LOG_INFO, "matrix_sent", "ok=%s urgent=%s ms=%lld total_ms=%lld",
 		o == HB_MX_OK ? "yes" : "no", c->send_urgent ? "yes" : "no",
-		res->elapsed_ms, (hb_loop_now_us() - c->task_started_us) / 1000);
+		res->elapsed_ms, total_us / 1000);
 	next_task(c);
 }
 

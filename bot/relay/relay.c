@@ -14,6 +14,7 @@
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "relay.h"
 #include "resolve.h"
 #include "widget/outq.h"
@@ -56,6 +57,8 @@ struct relay {
 	lws_sorted_usec_list_t retry_sul;
 	uint16_t retry_count;
 	bool stopping;
+	bool draining;               /* SIGTERM: flush, close, stay away */
+	bool close_sent;
 	struct hb_conversations *convs;
 	struct hb_outq out;
 	struct lost *lost;
@@ -220,22 +223,34 @@ static void greet(struct relay *r, const char *conversation)
 	hb_reply_finish(&g);
 }
 
-static void answer(struct relay *r, const struct hb_proto_msg *m)
+static void answer(struct relay *r, const struct hb_proto_msg *m,
+		long long arrived_us)
 {
 	struct hb_reply rep;
 	long long t0 = hb_loop_now_us();
+	/* read the engine at every message (a reload swaps it) and keep
+	 * nothing of the reply past this function */
 	if (!hb_engine_reply(r->app->engine, r->convs, m->conversation, m->text,
 			m->text_len, (int64_t)(t0 / 1000000), &rep)) {
 		push(r, hb_proto_error(HB_PROTO_INTERNAL, NULL, m->id,
 			m->conversation), NULL, NULL);
 		return;
 	}
+	long long t1 = hb_loop_now_us();
 	push(r, hb_proto_typing(m->id, m->conversation), NULL, NULL);
 	push(r, hb_proto_reply(&rep, m->id, m->conversation), m->conversation,
 		m->id);
-	hb_log(HB_LOG_DEBUG, "relay_reply", "kind=%s severity=%s us=%lld",
-		hb_reply_kind_str(rep.kind), hb_severity_str(rep.severity),
-		hb_loop_now_us() - t0);
+	/* the relay names conversations as it likes (a portal's session
+	 * id, say): only their salted hash is logged */
+	hb_app_replied(r->app, &(struct hb_app_reply){
+		.channel = SECTION,
+		.conversation = m->conversation,
+		.text = m->text,
+		.text_len = m->text_len,
+		.reply = &rep,
+		.engine_us = t1 - t0,
+		.latency_us = hb_loop_now_us() - arrived_us,
+	});
 	hb_reply_finish(&rep);
 }
 
@@ -243,6 +258,7 @@ static void handle_frame(struct relay *r)
 {
 	struct hb_proto_msg m;
 	enum hb_proto_status st;
+	long long arrived_us = hb_loop_now_us();
 	memset(&m, 0, sizeof(m));
 	if (r->rx_binary)
 		st = HB_PROTO_BINARY;
@@ -259,7 +275,7 @@ static void handle_frame(struct relay *r)
 	} else if (m.type == HB_PROTO_CLOSE) {
 		hb_conversations_forget(r->convs, m.conversation);
 	} else {
-		answer(r, &m);
+		answer(r, &m, arrived_us);
 	}
 	hb_proto_msg_finish(&m);
 	free(r->rx);
@@ -269,6 +285,10 @@ static void handle_frame(struct relay *r)
 
 static int receive(struct relay *r, const void *in, size_t len)
 {
+	/* our close frame is on its way: the relay learns from it that
+	 * frames it still sends go unanswered */
+	if (r->close_sent)
+		return 0;
 	if (!r->rx_in_frame) {
 		r->rx_in_frame = true;
 		r->rx_too_large = false;
@@ -416,18 +436,34 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		hb_log(HB_LOG_INFO, "relay_connected", "connects=%lu pending_reports=%zu",
 			r->connects, r->n_lost);
 		report_lost(r);
+		/* connected while draining: say what was lost, then go */
+		if (r->draining)
+			lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return receive(r, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		/* lws sends our close frame and waits for the relay's; a
+		 * second -1 meanwhile would cut the socket and lose both */
+		if (r->close_sent)
+			return 0;
 		if (hb_outq_write(&r->out, wsi) < 0)
 			return -1;
 		if (r->rx_paused && r->out.count <= QUEUE_LOW) {
 			r->rx_paused = false;
 			lws_rx_flow_control(wsi, 1);
 		}
-		if (r->out.count)
+		if (r->out.count) {
 			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		if (r->draining) {
+			static const char why[] = "bot restarting";
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+				(unsigned char *)why, sizeof(why) - 1);
+			r->close_sent = true;
+			return -1;
+		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!r)
@@ -445,7 +481,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (!r)
 			return 0;
-		hb_log(HB_LOG_WARN, "relay_closed", "queued=%zu", r->out.count);
+		hb_log(r->draining ? HB_LOG_INFO : HB_LOG_WARN, "relay_closed",
+			"queued=%zu", r->out.count);
 		r->wsi = NULL;
 		collect_lost(r);
 		schedule_retry(r);
@@ -557,6 +594,7 @@ static void *create(struct hb_app *app, const cJSON *section,
 	if (!slot)
 		goto fail;
 	*slot = r;
+	hb_metrics_channel(app->metrics, SECTION);
 	hb_log(HB_LOG_INFO, "relay_start", "tls=%d port=%d", r->tls, r->port);
 	lws_sul_schedule(hb_loop_context(app->loop), 0, &r->retry_sul,
 		connect_now, 1);
@@ -566,10 +604,40 @@ fail:
 	return NULL;
 }
 
+/*
+ * Answers what has arrived, sends every queued frame, then closes with
+ * 1001 (going away) and does not reconnect. Frames the relay sends after
+ * the close frame went are read and dropped: for the relay they are
+ * messages without an answer, as after any dropped connection.
+ */
+static void drain(void *data)
+{
+	struct relay *r = data;
+	r->draining = true;
+	r->stopping = true;
+	lws_sul_cancel(&r->retry_sul);
+	hb_resolve_cancel(r->lookup);
+	r->lookup = NULL;
+	hb_log(HB_LOG_INFO, "relay_drain", "connected=%s queued=%zu",
+		r->wsi ? "yes" : "no", r->out.count);
+	if (r->wsi)
+		lws_callback_on_writable(r->wsi);
+}
+
+static bool drained(void *data, bool timed_out)
+{
+	struct relay *r = data;
+	if (timed_out && r->wsi)
+		hb_log(HB_LOG_WARN, "relay_drain_left", "queued=%zu", r->out.count);
+	return !r->wsi;
+}
+
 const struct hb_channel hb_channel_relay = {
 	.name = SECTION,
 	.default_enabled = false,
 	.check = check,
 	.create = create,
 	.destroy = destroy,
+	.drain = drain,
+	.drained = drained,
 };

@@ -8,6 +8,7 @@
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "proto.h"
 #include "widget.h"
 
@@ -47,6 +48,8 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 {
 	struct hb_reply greeting;
 	long long now = hb_loop_now_us();
+	/* the upgrade request's HTTP state: nothing left, but be sure */
+	hb_http_finish(&c->http);
 	memset(c, 0, sizeof(*c));
 	c->w = w;
 	c->wsi = wsi;
@@ -61,6 +64,7 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 	w->n_conns++;
 	hb_log(HB_LOG_INFO, "widget_open", "conn=%lu open=%zu", c->serial,
 		w->n_conns);
+	hb_metrics_widget_clients(w->app->metrics, w->n_conns);
 	/* without a greeting the chat still works: say so and go on */
 	if (!hb_engine_greeting(w->app->engine, &greeting)) {
 		hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"no greeting\"",
@@ -91,24 +95,28 @@ static void answer(struct hb_widget_conn *c, const struct hb_proto_msg *m)
 	struct hb_widget *w = c->w;
 	struct hb_reply r;
 	long long t0 = hb_loop_now_us();
-	/* the engine may be swapped by a reload: read it at every message */
+	/* the engine may be swapped by a reload: read it at every message,
+	 * and keep nothing of the reply past this function */
 	if (!hb_engine_reply(w->app->engine, w->convs, c->conv_id, m->text,
 			m->text_len, (int64_t)(t0 / 1000000), &r)) {
 		send_error(c, HB_PROTO_INTERNAL, m->id);
 		return;
 	}
+	long long t1 = hb_loop_now_us();
 	queue(c, hb_proto_typing(m->id, NULL));
 	queue(c, hb_proto_reply(&r, m->id, NULL));
-	if (hb_log_enabled(HB_LOG_DEBUG)) {
-		char q[160];
-		hb_log(HB_LOG_DEBUG, "widget_reply", "conn=%lu kind=%s severity=%s "
-			"intent=%s us=%lld", c->serial, hb_reply_kind_str(r.kind),
-			hb_severity_str(r.severity), hb_log_quote(r.intent, q,
-			sizeof(q)), hb_loop_now_us() - t0);
-	}
-	if (r.kind == HB_REPLY_ESCALATION)
-		hb_log(HB_LOG_INFO, "widget_escalation", "conn=%lu severity=%s",
-			c->serial, hb_severity_str(r.severity));
+	char fields[32];
+	snprintf(fields, sizeof(fields), "conn=%lu", c->serial);
+	hb_app_replied(w->app, &(struct hb_app_reply){
+		.channel = "widget",
+		.conversation = c->conv_id,
+		.text = m->text,
+		.text_len = m->text_len,
+		.reply = &r,
+		.engine_us = t1 - t0,
+		.latency_us = hb_loop_now_us() - c->last_rx_us,
+		.fields = fields,
+	});
 	hb_reply_finish(&r);
 }
 
@@ -249,4 +257,5 @@ void hb_widget_conn_closed(struct hb_widget_conn *c)
 	c->w = NULL;
 	hb_log(HB_LOG_INFO, "widget_close", "conn=%lu open=%zu", c->serial,
 		w->n_conns);
+	hb_metrics_widget_clients(w->app->metrics, w->n_conns);
 }

@@ -1,9 +1,18 @@
+#include <arpa/inet.h>
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "app.h"
 #include "assets.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
+#include "metrics.h"
 
 /* 'self' on connect-src covers the same-origin ws:// URL of /chat */
 #define CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
@@ -86,14 +95,35 @@ static bool etag_matches(struct lws *wsi, const struct hb_asset *a)
 	return strstr(tag, a->etag) != NULL;
 }
 
-int hb_http_request(struct lws *wsi, struct hb_http *st, bool healthy)
+void hb_http_finish(struct hb_http *st)
+{
+	free(st->owned);
+	memset(st, 0, sizeof(*st));
+}
+
+static int respond_metrics(struct lws *wsi, struct hb_http *st,
+		const struct hb_app *app, bool head)
+{
+	size_t len = 0;
+	/* rendered per request: a scrape every few seconds, a few KB */
+	if (!(st->owned = hb_metrics_render(app->metrics, &len)))
+		return respond_text(wsi, st, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+			"out of memory\n", head);
+	return respond(wsi, st, HTTP_STATUS_OK,
+		"text/plain; version=0.0.4; charset=utf-8",
+		(const unsigned char *)st->owned, len, NULL, head);
+}
+
+int hb_http_request(struct lws *wsi, struct hb_http *st,
+		const struct hb_app *app, unsigned serve)
 {
 	char *uri;
 	int uri_len;
 	int method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
 	bool head = method == LWSHUMETH_HEAD;
 	char path[256];
-	memset(st, 0, sizeof(*st));
+	/* a kept-alive connection's previous request may have left a body */
+	hb_http_finish(st);
 	if (method != LWSHUMETH_GET && !head) {
 		hb_log(HB_LOG_DEBUG, "http", "status=405 method=%d", method);
 		return respond_text(wsi, st, HTTP_STATUS_METHOD_NOT_ALLOWED,
@@ -105,9 +135,27 @@ int hb_http_request(struct lws *wsi, struct hb_http *st, bool healthy)
 	path[uri_len] = '\0';
 	/* lws keeps the query string apart; nothing here uses one */
 	if (strcmp(path, "/healthz") == 0) {
-		return respond_text(wsi, st, healthy ? HTTP_STATUS_OK :
-			HTTP_STATUS_SERVICE_UNAVAILABLE, healthy ? "ok\n" :
+		/* live: the loop turns; only a process on its way out says no */
+		bool live = app->engine && !hb_loop_stopping(app->loop);
+		return respond_text(wsi, st, live ? HTTP_STATUS_OK :
+			HTTP_STATUS_SERVICE_UNAVAILABLE, live ? "ok\n" :
 			"stopping\n", head);
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		const char *why = hb_app_not_ready(app);
+		char text[64];
+		snprintf(text, sizeof(text), "%s\n", why ? why : "ready");
+		if (!(st->owned = strdup(text)))
+			return -1;
+		return respond(wsi, st, why ? HTTP_STATUS_SERVICE_UNAVAILABLE :
+			HTTP_STATUS_OK, "text/plain; charset=utf-8",
+			(const unsigned char *)st->owned, strlen(st->owned), NULL, head);
+	}
+	if (strcmp(path, "/metrics") == 0 && (serve & HB_HTTP_METRICS))
+		return respond_metrics(wsi, st, app, head);
+	if (!(serve & HB_HTTP_ASSETS)) {
+		hb_log(HB_LOG_DEBUG, "http", "status=404");
+		return respond_text(wsi, st, HTTP_STATUS_NOT_FOUND, "not found\n", head);
 	}
 	if (strcmp(path, "/index.html") == 0)
 		strcpy(path, "/");
@@ -138,7 +186,7 @@ int hb_http_writeable(struct lws *wsi, struct hb_http *st)
 		return -1;
 	st->sent += n;
 	if (last) {
-		st->body = NULL;
+		hb_http_finish(st);
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	lws_callback_on_writable(wsi);
@@ -163,4 +211,41 @@ int hb_http_refuse(struct lws *wsi, unsigned status,
 			lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	return 1;
+}
+
+int hb_http_address_family(const char *addr)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, addr, buf) == 1)
+		return AF_INET6;
+	return -1;
+}
+
+bool hb_http_bindable(const char *addr, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		inet_pton(AF_INET, addr, &in->sin_addr);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, addr, &in6->sin6_addr);
+		len = sizeof(*in6);
+	}
+	int fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	int rc = bind(fd, (struct sockaddr *)&ss, len);
+	int err = errno;
+	close(fd);
+	if (rc < 0)
+		hb_log(HB_LOG_ERROR, "http", "error=\"cannot bind\" errno=%d", err);
+	return rc == 0;
 }

@@ -1,15 +1,11 @@
 /* The widget channel: config, the listening vhost, the upgrade gate
  * (path, origin, connection limit) and the idle sweep. */
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "channel.h"
@@ -17,6 +13,7 @@
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "widget.h"
 
 #define SECTION "widget"
@@ -25,50 +22,6 @@
 static const char *const keys[] = { "enabled", "bind", "port",
 	"allowed_origins", "same_origin", "max_connections", "max_message_bytes",
 	"idle_timeout", "rate_burst", "rate_per_minute", NULL };
-
-/* AF_INET or AF_INET6 for a numeric address, else -1. Names are refused:
- * lws would take them for interface names. */
-static int address_family(const char *addr)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-	if (inet_pton(AF_INET, addr, buf) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, addr, buf) == 1)
-		return AF_INET6;
-	return -1;
-}
-
-/*
- * Fails when addr is not an address of this machine. lws 4.1 does not: an
- * IPv4 address on its (default) IPv6 socket is written into the wrong part
- * of the address and the socket listens on every interface.
- */
-static bool bindable(const char *addr, int family)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		inet_pton(AF_INET, addr, &in->sin_addr);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, addr, &in6->sin6_addr);
-		len = sizeof(*in6);
-	}
-	int fd = socket(family, SOCK_STREAM, 0);
-	if (fd < 0)
-		return false;
-	int rc = bind(fd, (struct sockaddr *)&ss, len);
-	int err = errno;
-	close(fd);
-	if (rc < 0)
-		hb_log(HB_LOG_ERROR, "widget", "error=\"cannot bind\" errno=%d", err);
-	return rc == 0;
-}
 
 static void conf_finish(struct hb_widget_conf *conf)
 {
@@ -122,7 +75,7 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 		conf_finish(conf);
 		return false;
 	}
-	if (address_family(conf->bind) < 0) {
+	if (hb_http_address_family(conf->bind) < 0) {
 		fprintf(stderr, "healthbot: config: widget.bind: must be an IP address "
 			"such as 127.0.0.1 or ::1\n");
 		conf_finish(conf);
@@ -190,6 +143,12 @@ static unsigned gate(const struct hb_widget *w, struct lws *wsi,
 		*reason = "busy";
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
+	/* the listening socket is closed when a drain starts; this is for
+	 * connections accepted just before */
+	if (hb_loop_draining(w->app->loop) || hb_loop_stopping(w->app->loop)) {
+		*reason = "draining";
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
 	return 0;
 }
 
@@ -204,10 +163,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		if (!c || !(w = widget_of(wsi)))
 			return -1;
-		return hb_http_request(wsi, &c->http, w->app->engine &&
-			!hb_loop_stopping(w->app->loop));
+		return hb_http_request(wsi, &c->http, w->app, w->serve);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return c ? hb_http_writeable(wsi, &c->http) : -1;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c)
+			hb_http_finish(&c->http);
+		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (!(w = widget_of(wsi)))
 			return -1;
@@ -317,8 +279,8 @@ static void *create(struct hb_app *app, const cJSON *section,
 	}
 	if (ov && ov->port)
 		w->conf.port = ov->port;
-	int family = address_family(w->conf.bind);
-	if (family < 0 || !bindable(w->conf.bind, family)) {
+	int family = hb_http_address_family(w->conf.bind);
+	if (family < 0 || !hb_http_bindable(w->conf.bind, family)) {
 		fprintf(stderr, "healthbot: cannot listen on %s: not an IP address of "
 			"this machine\n", w->conf.bind);
 		goto fail;
@@ -352,6 +314,12 @@ static void *create(struct hb_app *app, const cJSON *section,
 		goto fail;
 	*slot = w;
 	w->port = lws_get_vhost_listen_port(w->vhost);
+	/* /metrics moves to the metrics listener when there is one, off a
+	 * port that may face the Internet */
+	w->serve = HB_HTTP_ASSETS | (hb_config_section_enabled(app->config,
+		"metrics") ? 0 : HB_HTTP_METRICS);
+	hb_metrics_channel(app->metrics, SECTION);
+	hb_metrics_widget_clients(app->metrics, 0);
 	lws_sul_schedule(hb_loop_context(app->loop), 0, &w->sweep, sweep,
 		SWEEP_US);
 	bool v6 = strchr(w->conf.bind, ':') != NULL;
@@ -365,10 +333,42 @@ fail:
 	return NULL;
 }
 
+/* Each connection sends what is queued, then a close frame (1001, going
+ * away); what clients send meanwhile is read and dropped. The widget keeps
+ * every message without a reply and sends it again once it has
+ * reconnected to the next process. */
+static void drain(void *data)
+{
+	struct hb_widget *w = data;
+	size_t queued = 0;
+	for (struct hb_widget_conn *c = w->conns; c; c = c->next) {
+		queued += c->out.count;
+		hb_widget_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY,
+			"server restarting");
+	}
+	hb_log(HB_LOG_INFO, "widget_drain", "open=%zu queued=%zu", w->n_conns,
+		queued);
+}
+
+static bool drained(void *data, bool timed_out)
+{
+	struct hb_widget *w = data;
+	if (timed_out && w->n_conns) {
+		size_t queued = 0;
+		for (struct hb_widget_conn *c = w->conns; c; c = c->next)
+			queued += c->out.count;
+		hb_log(HB_LOG_WARN, "widget_drain_left", "open=%zu queued=%zu",
+			w->n_conns, queued);
+	}
+	return w->n_conns == 0;
+}
+
 const struct hb_channel hb_channel_widget = {
 	.name = SECTION,
 	.default_enabled = true,
 	.check = check,
 	.create = create,
 	.destroy = destroy,
+	.drain = drain,
+	.drained = drained,
 };

@@ -40,6 +40,7 @@ struct hb_widget {
 	unsigned long next_serial;
 	lws_sorted_usec_list_t sweep;
 	int port;                    /* bound port */
+	unsigned serve;              /* HB_HTTP_* */
 };
 
 /* The lws per-session data of every connection, HTTP or websocket. */

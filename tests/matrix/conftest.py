@@ -293,7 +293,7 @@ class Bot:
     """A `healthbot run` process with its own config, token and state."""
 
     def __init__(self, tmp, synapse, client, name, allowed_inviters=(), extra=None,
-                 token=None, homeserver=None, widget_port=None):
+                 token=None, homeserver=None, widget_port=None, top=None):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.client = client
@@ -319,13 +319,18 @@ class Bot:
                        if widget_port else {"enabled": False}),
             "matrix": matrix,
         }
+        config.update(top or {})
         self.config = os.path.join(self.dir, "config.json")
-        with open(self.config, "w") as f:
-            json.dump(config, f, indent=1)
+        self.write_config(config)
         self.logfile = os.path.join(self.dir, "healthbot.log")
         self.proc = None
         self.starts = []  # log offsets where each run began
         ALL_BOTS.append(self)
+
+    def write_config(self, config):
+        self.config_data = config
+        with open(self.config, "w") as f:
+            json.dump(config, f, indent=1)
 
     def start(self, env=None):
         offset = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
