@@ -11,9 +11,10 @@
  *   closes. The server's peak RSS (VmHWM) is reported.
  * - One more client floods garbage at full speed (invalid JSON, frames up
  *   to 1 MB over the size limit, binary, invalid UTF-8, non-messages) in
- *   alternating windows during the paced phase; the others' p99 latency
- *   with the flood on must stay within max(2 x p99 without it, p99 without
- *   it + 5 ms). Every garbage frame must get its error frame.
+ *   alternating 1 s windows during the paced phase; the others' p99
+ *   latency with the flood on (the median of the windows' p99s) must stay
+ *   within max(2 x p99 without it, p99 without it + 5 ms). Every garbage
+ *   frame must get its error frame.
  *
  * The rate limit is raised for this server (a load test measures the
  * server, not the limit; it also means the garbage is not cut off after 50
@@ -100,16 +101,19 @@ test(`open ${N} connections`, async () => {
 /* latency samples: [all], and paced ones by garbage state at send time */
 const lat = { burst: [], clean: [], garbage: [], settling: [] };
 let phase = 'burst';
-const tagOf = new Map(); /* "conn/msg" -> bucket for paced messages */
+const tagOf = new Map(); /* "conn/msg" -> [bucket, window] for paced ones */
+const perWindow = [];     /* window -> latencies (not settling) */
 function onReply(c, k, ms) {
 	if (phase === 'burst') {
 		lat.burst.push(ms);
 		return;
 	}
 	const key = c.i * M + k;
-	const bucket = tagOf.get(key);
-	if (bucket) {
-		lat[bucket].push(ms);
+	const tag = tagOf.get(key);
+	if (tag) {
+		lat[tag[0]].push(ms);
+		if (tag[0] !== 'settling')
+			(perWindow[tag[1]] = perWindow[tag[1]] || []).push(ms);
 		tagOf.delete(key);
 	}
 }
@@ -180,7 +184,7 @@ test(`paced: ${M - BURST} more messages each at ${RATE}/s in total, garbage ` +
 			while (next < total && next * spacing <= t) {
 				const c = conns[next % N];
 				const k = L.sendNext(c);
-				tagOf.set(c.i * M + k, bucket);
+				tagOf.set(c.i * M + k, [bucket, w]);
 				next++;
 			}
 			if (next >= total)
@@ -231,20 +235,37 @@ test('garbage: every frame refused with an error, connection kept', async () => 
 	assert.strictEqual(answered, g.frames, 'one error frame for each garbage frame');
 });
 
+/*
+ * The comparison: p99 per window, then the median over the windows with
+ * the flood against the median over those without. A machine shared with
+ * other builds has bursts of its own; a burst spoils a window or two, not
+ * the median, where pooling all samples would let it decide the p99.
+ */
 test('p99 with the garbage flood within max(2x, +' + FLOOR_MS + ' ms) of p99 ' +
 	'without', async () => {
 	if (!lat.clean.length)
 		return { skip: 'no paced phase' };
-	const clean = L.summary(lat.clean), dirty = L.summary(lat.garbage);
-	const bound = Math.max(2 * clean.p99, clean.p99 + FLOOR_MS);
-	log(`p99 without ${L.fmtMs(clean.p99)}, with ${L.fmtMs(dirty.p99)}: ratio ` +
-		`${(dirty.p99 / clean.p99).toFixed(2)}, bound ${L.fmtMs(bound)}`);
-	assert.ok(clean.n >= 100 && dirty.n >= 100, 'enough samples on both sides');
+	const p99s = { clean: [], garbage: [] };
+	perWindow.forEach((v, w) => {
+		if (v && v.length >= 100)
+			p99s[w % 2 ? 'garbage' : 'clean'].push(L.summary(v).p99);
+	});
+	const median = (a) => L.summary(a).p50;
+	const clean = median(p99s.clean), dirty = median(p99s.garbage);
+	const pooled = [L.summary(lat.clean).p99, L.summary(lat.garbage).p99];
+	const bound = Math.max(2 * clean, clean + FLOOR_MS);
+	log(`p99 per window, median over ${p99s.clean.length} windows without the ` +
+		`flood ${L.fmtMs(clean)}, over ${p99s.garbage.length} with it ` +
+		`${L.fmtMs(dirty)}: ratio ${(dirty / clean).toFixed(2)}, bound ` +
+		`${L.fmtMs(bound)} (all samples pooled: ${L.fmtMs(pooled[0])} and ` +
+		`${L.fmtMs(pooled[1])}, ratio ${(pooled[1] / pooled[0]).toFixed(2)})`);
+	assert.ok(p99s.clean.length >= 3 && p99s.garbage.length >= 3,
+		'enough windows on both sides');
 	/* under ASan the server is several times slower and the ratio says
 	 * more about the machine than about fairness: reported only */
 	if (process.env.ASAN_OPTIONS)
 		return { skip: 'ASan build: p99 ratio reported, not asserted' };
-	assert.ok(dirty.p99 <= bound, `p99 ${L.fmtMs(dirty.p99)} with the flood > ` +
+	assert.ok(dirty <= bound, `p99 ${L.fmtMs(dirty)} with the flood > ` +
 		`${L.fmtMs(bound)}`);
 });
 
