@@ -10,7 +10,10 @@ it must leave alone), sent at a steady pace while:
   the homeserver accepted its N-th reply and before it saved anything
   (HEALTHBOT_MATRIX_TEST_KILL_AFTER_SEND, N random: the worst moment), and
   once more from outside;
-- Synapse is stopped and started again.
+- Synapse is stopped and started again;
+- the third kill keeps the bot down while about 15 messages per room
+  arrive, more than one sync's timeline (TIMELINE_LIMIT) holds, so the
+  restarted bot has to back-fill every run.
 
 Then every room's timeline is read back: every addressed message has
 exactly one reply from the bot (m.in_reply_to), chatter has none, and the
@@ -37,6 +40,7 @@ MESSAGES = int(os.environ.get("HB_MATRIX_LOAD_MESSAGES", "1000"))
 RATE = float(os.environ.get("HB_MATRIX_LOAD_RATE", "20"))  # messages/s, all rooms
 SEED = int(os.environ.get("HB_MATRIX_LOAD_SEED", str(int(time.time()) % 100000)))
 CHATTER = 0.1  # share of unaddressed messages in group rooms, on top
+TIMELINE_LIMIT = 10
 
 
 def say(*a):
@@ -135,8 +139,11 @@ class Run:
             self.patients.append(p)
         self.botuser = s.register(f"loadbot-{stamp}", displayname=BOT_NAME)
         world.unlimit(self.botuser)
+        # a small timeline per sync, so that the third kill's longer
+        # outage leaves more in each room than one sync holds
         self.bot = Bot(world.tmp, s, self.botuser, "load-" + stamp,
-                       allowed_inviters=[p.user_id for p in self.patients])
+                       allowed_inviters=[p.user_id for p in self.patients],
+                       extra={"timeline_limit": TIMELINE_LIMIT})
         self.bot_id = self.botuser.user_id
         self.sent = []       # (room index, event id, addressed, monotonic time)
         self.lock = threading.Lock()
@@ -268,7 +275,8 @@ def test_thousand_messages_exactly_once_through_kills_and_restart(world):
     time.sleep(rnd.uniform(0, 1.5))
     bot.stop(signal.SIGKILL)
     faults.append(f"SIGKILL after {n} sent")
-    kill_after = rnd.randint(10, 40)
+    # within what is left to answer, however few messages the run has
+    kill_after = min(rnd.randint(10, 40), max(1, (MESSAGES - run.n_sent) // 4))
     time.sleep(rnd.uniform(0, 1))
     # 2: it kills itself right after its N-th accepted reply, nothing saved
     bot.start(env={"HEALTHBOT_MATRIX_TEST_KILL_AFTER_SEND": str(kill_after)})
@@ -284,8 +292,15 @@ def test_thousand_messages_exactly_once_through_kills_and_restart(world):
     n = after(0.7, 0.15)
     time.sleep(rnd.uniform(0, 1.5))
     bot.stop(signal.SIGKILL)
-    faults.append(f"SIGKILL after {run.n_sent} sent")
-    time.sleep(rnd.uniform(0, 1))
+    # down for longer this time (a service manager's restart delay): about
+    # 15 messages per room arrive, more than one sync's timeline holds
+    down = min(15 * len(run.rooms), (MESSAGES - run.n_sent) // 2)
+    n = run.n_sent
+    t_down = time.monotonic()
+    wait_until(lambda: run.n_sent >= n + down or run.errors or
+               not any(t.is_alive() for t in threads), 120, 0.05, "the outage")
+    faults.append(f"SIGKILL after {n} sent, down for {down} messages "
+                  f"({time.monotonic() - t_down:.1f} s)")
     bot.start()
     say("faults:", "; ".join(faults))
 
@@ -331,6 +346,9 @@ def test_thousand_messages_exactly_once_through_kills_and_restart(world):
         f"{log.count('reason=already-answered')}; back-filled gaps: "
         f"{log.count('event=matrix_backfill')}")
     assert not problems, "\n".join(problems[:30]) + f"\n({len(problems)} in all)"
+    if MESSAGES >= 500:
+        # the long outage cut timelines short: the gaps were fetched
+        assert "event=matrix_backfill" in log
 
     # what the bot logged in all this names no one and quotes nothing
     ids = re.compile(r"@[a-z0-9._=-]+:|![A-Za-z0-9]+:|\$[A-Za-z0-9_-]{20,}")
