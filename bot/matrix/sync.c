@@ -147,6 +147,22 @@ static bool add_message(struct hb_mx_client *c, const char *room_id,
 	return message_task(c, &c->tasks, &c->n_tasks, &c->cap_tasks, room_id, ev);
 }
 
+/* A member count from the server, or -1 when absent or absurd: casting a
+ * double outside int's range is undefined (5e113 was found by fuzzing). */
+static int count(const cJSON *n)
+{
+	if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0) ||
+			n->valuedouble > 1e9)
+		return -1;
+	return (int)n->valuedouble;
+}
+
+/* The object itself, or NULL for any other JSON type. */
+static const cJSON *object(const cJSON *v)
+{
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
 static bool add_room(struct hb_mx_client *c, const char *room_id,
 		const cJSON *room, bool first)
 {
@@ -154,9 +170,8 @@ static bool add_room(struct hb_mx_client *c, const char *room_id,
 	const cJSON *joined = get(summary, "m.joined_member_count");
 	const cJSON *invited = get(summary, "m.invited_member_count");
 	if (cJSON_IsNumber(joined) || cJSON_IsNumber(invited))
-		hb_mx_store_set_members(c->store, room_id,
-			cJSON_IsNumber(joined) ? (int)joined->valuedouble : -1,
-			cJSON_IsNumber(invited) ? (int)invited->valuedouble : -1);
+		hb_mx_store_set_members(c->store, room_id, count(joined),
+			count(invited));
 	/* the first sync is all history */
 	if (first)
 		return true;
@@ -273,14 +288,21 @@ static bool read_batch(struct hb_mx_client *c, const cJSON *root, bool first)
 {
 	const cJSON *rooms = get(root, "rooms");
 	const cJSON *room;
-	cJSON_ArrayForEach(room, get(rooms, "leave"))
-		hb_mx_store_forget_room(c->store, room->string);
-	cJSON_ArrayForEach(room, get(rooms, "invite")) {
-		if (!add_invite(c, room->string, room))
+	/* rooms are objects keyed by room id; anything else (an array
+	 * from a broken server or proxy) has no id and is skipped, never
+	 * dereferenced (found by fuzz_matrix_sync) */
+	cJSON_ArrayForEach(room, object(get(rooms, "leave"))) {
+		if (room->string)
+			hb_mx_store_forget_room(c->store, room->string);
+	}
+	cJSON_ArrayForEach(room, object(get(rooms, "invite"))) {
+		if (room->string && cJSON_IsObject(room) &&
+				!add_invite(c, room->string, room))
 			return false;
 	}
-	cJSON_ArrayForEach(room, get(rooms, "join")) {
-		if (!add_room(c, room->string, room, first))
+	cJSON_ArrayForEach(room, object(get(rooms, "join"))) {
+		if (room->string && cJSON_IsObject(room) &&
+				!add_room(c, room->string, room, first))
 			return false;
 	}
 	return true;
