@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define MAX_SIDECAR_BYTES (64 * 1024)
+#define MAX_TOPICS_LISTED 12
 
 
 static bool load_sidecar(struct hb_article *a, const char *path,
@@ -254,12 +255,19 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 	e->emergency_number = strdup(opts->emergency_number ?
 			opts->emergency_number : "911");
 	e->crisis_number = strdup(opts->crisis_number ? opts->crisis_number : "988");
+	/* a fallback that lists a thousand titles helps nobody (and costs
+	 * every such reply an escape of all of them): name the first few
+	 * and count the rest */
+	size_t shown = e->n_articles > MAX_TOPICS_LISTED ? MAX_TOPICS_LISTED - 1 :
+		e->n_articles;
 	hb_buf_init(&topics);
-	for (size_t i = 0; i < e->n_articles; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		if (i)
 			hb_buf_puts(&topics, i + 1 == e->n_articles ? " and " : ", ");
 		hb_buf_puts(&topics, e->articles[i].title);
 	}
+	if (shown < e->n_articles)
+		hb_buf_printf(&topics, " and %zu more topics", e->n_articles - shown);
 	e->topics_line = hb_buf_steal(&topics);
 	if (!e->emergency_number || !e->crisis_number || !e->topics_line ||
 			!build_index(e) || !hb_reply_resolve_passages(e)) {

@@ -148,6 +148,16 @@ with tempfile.TemporaryDirectory() as d:
     check("check --config names the line of a JSON error",
           p.returncode == 1 and b"broken.json:2:" in p.stderr, p.stderr.decode())
 
+# a large library: the fallback names a few topics and counts the rest
+with tempfile.TemporaryDirectory() as d:
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "gen-library"),
+                    "30", d], check=True, capture_output=True)
+    p = run(["ask", "--extra-content", d, "what causes gout?"])
+    text = p.stdout.decode()
+    check("a fallback over 31 articles lists a few and counts the rest",
+          p.returncode == 0 and "and 20 more topics" in text
+          and text.count(",") < 20, text)
+
 # check runs the utterance set and prints the per-intent table
 p = run(["check"], timeout=120)
 text = p.stdout.decode()
