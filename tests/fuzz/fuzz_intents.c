@@ -8,6 +8,7 @@
  * running every pattern.
  *   build-fuzz/tests/fuzz/fuzz_intents -max_total_time=60 tests/fuzz/corpus/intents
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_util.h"

@@ -43,6 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 		.emergency_number = "5550911",
 		.crisis_number = "5550988",
 	};

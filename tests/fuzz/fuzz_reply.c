@@ -29,6 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct hb_engine_options o = {
 		.content_dir = SOURCE_ROOT "/content",
 		.intents_dir = SOURCE_ROOT "/intents",
+		.no_jit = getenv("HEALTHBOT_NO_JIT") != NULL,
 		/* numbers of our own, so the check cannot pass on a "911"
 		 * that happens to be in the message or an article */
 		.emergency_number = EMERGENCY,
