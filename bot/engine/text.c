@@ -61,6 +61,36 @@ static bool space_like(unsigned cp)
 		cp == 0x3000;
 }
 
+/*
+ * Cyrillic and Greek letters that look like Latin ones ("I c\u0430n't
+ * bre\u0430the" with a Cyrillic a): typed by a keyboard left on another
+ * layout, or on purpose, they must not hide an emergency from patterns
+ * written in English. Returns the ASCII letter, or 0.
+ */
+static char confusable(unsigned cp)
+{
+	static const struct { unsigned short cp; char c; } map[] = {
+		{ 0x0391, 'a' }, { 0x0392, 'b' }, { 0x0395, 'e' }, { 0x0396, 'z' },
+		{ 0x0397, 'h' }, { 0x0399, 'i' }, { 0x039a, 'k' }, { 0x039c, 'm' },
+		{ 0x039d, 'n' }, { 0x039f, 'o' }, { 0x03a1, 'p' }, { 0x03a4, 't' },
+		{ 0x03a5, 'y' }, { 0x03a7, 'x' }, { 0x03bf, 'o' }, { 0x03c1, 'p' },
+		{ 0x0405, 's' }, { 0x0406, 'i' }, { 0x0408, 'j' }, { 0x0410, 'a' },
+		{ 0x0412, 'b' }, { 0x0415, 'e' }, { 0x041a, 'k' }, { 0x041c, 'm' },
+		{ 0x041d, 'h' }, { 0x041e, 'o' }, { 0x0420, 'p' }, { 0x0421, 'c' },
+		{ 0x0422, 't' }, { 0x0425, 'x' }, { 0x0430, 'a' }, { 0x0435, 'e' },
+		{ 0x043e, 'o' }, { 0x0440, 'p' }, { 0x0441, 'c' }, { 0x0443, 'y' },
+		{ 0x0445, 'x' }, { 0x0455, 's' }, { 0x0456, 'i' }, { 0x0458, 'j' },
+		{ 0x04bb, 'h' }, { 0x0501, 'd' }, { 0x051b, 'q' }, { 0x051d, 'w' },
+	};
+	if (cp < 0x0391 || cp > 0x051d)
+		return 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (map[i].cp == cp)
+			return map[i].c;
+	}
+	return 0;
+}
+
 static void put_space(struct hb_buf *out)
 {
 	if (out->len > 0 && out->data[out->len - 1] != ' ')
@@ -107,6 +137,8 @@ void hb_text_normalize(const char *in, size_t len, struct hb_buf *out)
 			 * (PCRE2's caseless matching does not fold it) */
 			char c = (char)(cp - 0xff01 + 0x21);
 			hb_buf_putc(out, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+		} else if (confusable(cp)) {
+			hb_buf_putc(out, confusable(cp));
 		} else if (cp == 0x201c || cp == 0x201d) {
 			hb_buf_putc(out, '"');
 		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 ||

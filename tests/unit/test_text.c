@@ -31,6 +31,9 @@ static void test_normalize(void **state)
 	/* invalid UTF-8 becomes U+FFFD, valid text around it survives */
 	normalized("a\xff" "b", 3, "a\xef\xbf\xbd" "b");
 	normalized("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong */
+	/* Cyrillic look-alikes read as the Latin letters they imitate */
+	normalized("I c\xd0\xb0n't bre\xd0\xb0the", 17, "i can't breathe");
+	normalized("\xd0\xa1HEST PAIN", 11, "chest pain");
 	normalized("", 0, "");
 	normalized("   ", 3, "");
 }
