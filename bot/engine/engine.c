@@ -29,7 +29,16 @@ static bool load_sidecar(struct hb_article *a, const char *path,
 	root = hb_parse_json(data, size, &end);
 	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
 	if (!root || !cJSON_IsObject(root)) {
-		hb_error_set(err, path, "", 0, end ? (int)(end - data) + 1 : 0,
+		int line = 1, col = 1;
+		for (const char *p = data; end && p < end; p++) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		hb_error_set(err, path, "", line, col,
 			"invalid JSON (expected {\"topics\": [...]})");
 		goto out;
 	}
