@@ -89,6 +89,36 @@ static bool read_id(const cJSON *root, const char *key, char *out)
 	return true;
 }
 
+/*
+ * cJSON decodes the escape \u0000 to a NUL, which ends its C strings: "I
+ * can't\u0000breathe" would be read as "I can't". A copy of buf with each
+ * such escape made \u0020 (the engine reads a NUL as a space too), or NULL
+ * when there is none (or no memory: *nomem).
+ */
+static char *nul_escapes_to_spaces(const char *buf, size_t len, bool *nomem)
+{
+	char *copy = NULL;
+	*nomem = false;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && len - i >= 6 &&
+				memcmp(buf + i + 2, "0000", 4) == 0) {
+			if (!copy) {
+				copy = malloc(len);
+				if (!copy) {
+					*nomem = true;
+					return NULL;
+				}
+				memcpy(copy, buf, len);
+			}
+			copy[i + 4] = '2';
+		}
+		i++; /* the escaped character: "\\u0000" is no NUL */
+	}
+	return copy;
+}
+
 enum hb_proto_status hb_proto_parse(const char *buf, size_t len,
 		bool with_conversation, struct hb_proto_msg *out)
 {
@@ -105,8 +135,16 @@ enum hb_proto_status hb_proto_parse(const char *buf, size_t len,
 	out->type = HB_PROTO_UNKNOWN;
 	if (!hb_proto_utf8_valid(buf, len))
 		return HB_PROTO_INVALID_UTF8;
+	bool nomem;
+	char *unnul = nul_escapes_to_spaces(buf, len, &nomem);
+	if (nomem)
+		return HB_PROTO_INTERNAL;
+	const char *json = unnul ? unnul : buf;
 	/* network bytes are not NUL-terminated: parse with an explicit length */
-	out->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	out->root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	if (end)
+		end = buf + (end - json);
+	free(unnul);
 	if (!out->root)
 		return HB_PROTO_INVALID_JSON;
 	for (; end && end < buf + len; end++) {
