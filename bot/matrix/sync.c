@@ -18,6 +18,39 @@
 #include "util.h"
 
 #define LONG_POLL_MS 30000
+
+/*
+ * cJSON decodes "\u0000" into a NUL that ends the C string, so a body
+ * with a NUL in it would reach the engine cut short ("I can't\0breathe"
+ * read as "I can't"). Matrix ids and tokens hold no NUL: read every
+ * escaped NUL as a space, as the engine reads a NUL between words.
+ */
+static cJSON *parse_json(const char *body, size_t len)
+{
+	const char *end = NULL;
+	bool nul = false;
+	for (size_t i = 0; i + 5 < len && !nul; i++)
+		nul = body[i] == '\\' && memcmp(body + i + 1, "u0000", 5) == 0;
+	if (!nul)
+		return cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	/* a backslash escapes the next character, so "\\u0000" is kept */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (copy[i] != '\\')
+			continue;
+		if (i + 5 < len && memcmp(copy + i + 1, "u0000", 5) == 0)
+			copy[i + 4] = '2'; /* \u0020 */
+		i++;
+	}
+	cJSON *root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+	free(copy);
+	return root;
+}
+
 /* the server answers a long-poll after LONG_POLL_MS; give it time */
 #define SYNC_TIMEOUT_S 45
 #define MAX_REFUSALS 3
@@ -216,8 +249,7 @@ bool hb_mx_sync_backfill_page(struct hb_mx_client *c, const char *body,
 		size_t len, bool *more)
 {
 	struct hb_mx_task *t = &c->tasks[c->cur];
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	cJSON *root = parse_json(body, len);
 	const cJSON *chunk = get(root, "chunk");
 	const cJSON *next = get(root, "end");
 	const cJSON *ev;
@@ -334,8 +366,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 		hb_mx_client_later(c, delay, hb_mx_sync_next);
 		return;
 	}
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(res->body, res->len, &end, 0);
+	cJSON *root = parse_json(res->body, res->len);
 	const cJSON *next = get(root, "next_batch");
 	if (!cJSON_IsString(next) || !next->valuestring[0]) {
 		cJSON_Delete(root);
