@@ -1,9 +1,9 @@
 #include <stddef.h>
 
+#include "admin.h"
 #include "channel.h"
 #include "matrix/matrix.h"
 #include "relay/relay.h"
-#include "widget/admin.h"
 #include "widget/widget.h"
 
 /* Each channel adds itself here (and its sources to bot/meson.build). The

@@ -10,6 +10,8 @@
 
 #include "app.h"
 #include "channel.h"
+#include "chat/outq.h"
+#include "chat/proto.h"
 #include "config.h"
 #include "healthbot.h"
 #include "log.h"
@@ -17,8 +19,6 @@
 #include "metrics.h"
 #include "relay.h"
 #include "resolve.h"
-#include "widget/outq.h"
-#include "widget/proto.h"
 
 #define SECTION "relay"
 #define SUBPROTOCOL "healthbot-relay.v1"

@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "app.h"
+#include "chat/proto.h"
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "proto.h"
 #include "widget.h"
 
 /* Stop reading from a client that does not read its replies. */

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "chat/outq.h"
 #include "http.h"
-#include "outq.h"
 
 /*
  * The patient-portal widget server (`healthbot serve`): one listening vhost

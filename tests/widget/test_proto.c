@@ -1,4 +1,4 @@
-/* Unit tests of the widget/relay protocol module (bot/widget/proto.c):
+/* Unit tests of the widget/relay protocol module (bot/chat/proto.c):
  * UTF-8 validation, frame parsing of hostile input, and frame building. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "healthbot.h"
-#include "widget/proto.h"
+#include "chat/proto.h"
 
 static bool valid(const char *s)
 {

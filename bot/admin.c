@@ -10,9 +10,9 @@
 #include "app.h"
 #include "channel.h"
 #include "config.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "widget/http.h"
 
 #define SECTION "metrics"
 
