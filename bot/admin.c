@@ -38,8 +38,8 @@ static bool conf_parse(const cJSON *s, char **bind, long *port)
 	if (!*bind && !(*bind = strdup("127.0.0.1")))
 		goto fail;
 	if (hb_http_address_family(*bind) < 0) {
-		fprintf(stderr, "healthbot: config: metrics.bind: must be an IP "
-			"address such as 127.0.0.1 or ::1\n");
+		hb_config_error(SECTION, "bind", "must be an IP address such as "
+			"127.0.0.1 or ::1");
 		goto fail;
 	}
 	return true;

@@ -1,5 +1,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,16 @@ static cJSON *parse_json(const char *data, size_t size, const char **end)
 	return root;
 }
 
-static void complain(const char *section, const char *key, const char *what)
+void hb_config_error(const char *section, const char *key, const char *fmt,
+		...)
 {
 	char path[256];
-	char q[300];
+	char what[256];
+	char q[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	snprintf(path, sizeof(path), "%s%s%s", section ? section : "",
 		section && *section && key ? "." : "", key ? key : "");
 	hb_log(HB_LOG_ERROR, "config", "key=%s error=%s",
@@ -44,7 +51,7 @@ bool hb_config_check_keys(const cJSON *obj, const char *section,
 {
 	const cJSON *it;
 	if (!cJSON_IsObject(obj)) {
-		complain(section, NULL, "must be an object");
+		hb_config_error(section, NULL, "must be an object");
 		return false;
 	}
 	cJSON_ArrayForEach(it, obj) {
@@ -52,7 +59,7 @@ bool hb_config_check_keys(const cJSON *obj, const char *section,
 		for (size_t i = 0; allowed[i] && !ok; i++)
 			ok = strcmp(it->string, allowed[i]) == 0;
 		if (!ok) {
-			complain(section, it->string, "unknown key");
+			hb_config_error(section, it->string, "unknown key");
 			return false;
 		}
 	}
@@ -65,13 +72,13 @@ bool hb_config_string(const cJSON *obj, const char *section, const char *key,
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!v) {
 		if (required) {
-			complain(section, key, "is required");
+			hb_config_error(section, key, "is required");
 			return false;
 		}
 		return true;
 	}
 	if (!cJSON_IsString(v) || !v->valuestring[0]) {
-		complain(section, key, "must be a non-empty string");
+		hb_config_error(section, key, "must be a non-empty string");
 		return false;
 	}
 	char *s = strdup(v->valuestring);
@@ -90,10 +97,8 @@ bool hb_config_int(const cJSON *obj, const char *section, const char *key,
 		return true;
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
 			v->valuedouble < (double)min || v->valuedouble > (double)max) {
-		char what[128];
-		snprintf(what, sizeof(what), "must be a whole number from %ld to %ld",
+		hb_config_error(section, key, "must be a whole number from %ld to %ld",
 			min, max);
-		complain(section, key, what);
 		return false;
 	}
 	*out = (long)v->valuedouble;
@@ -107,7 +112,7 @@ bool hb_config_bool(const cJSON *obj, const char *section, const char *key,
 	if (!v)
 		return true;
 	if (!cJSON_IsBool(v)) {
-		complain(section, key, "must be true or false");
+		hb_config_error(section, key, "must be true or false");
 		return false;
 	}
 	*out = cJSON_IsTrue(v);
@@ -129,7 +134,7 @@ bool hb_config_strings(const cJSON *obj, const char *section, const char *key,
 	if (!v)
 		return true;
 	if (!cJSON_IsArray(v)) {
-		complain(section, key, "must be a list of strings");
+		hb_config_error(section, key, "must be a list of strings");
 		return false;
 	}
 	size_t count = (size_t)cJSON_GetArraySize(v);
@@ -140,7 +145,7 @@ bool hb_config_strings(const cJSON *obj, const char *section, const char *key,
 	cJSON_ArrayForEach(it, v) {
 		if (!cJSON_IsString(it) || !it->valuestring[0] ||
 				!(list[i] = strdup(it->valuestring))) {
-			complain(section, key, "must be a list of non-empty strings");
+			hb_config_error(section, key, "must be a list of non-empty strings");
 			hb_config_free_strings(list, i);
 			return false;
 		}
@@ -248,7 +253,7 @@ struct hb_config *hb_config_create(const char *path)
 	const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(c->root, "log_level");
 	if (lvl && (!cJSON_IsString(lvl) ||
 			!hb_log_parse_level(lvl->valuestring, &c->log_level))) {
-		complain("", "log_level", "must be one of error, warn, info, debug");
+		hb_config_error("", "log_level", "must be one of error, warn, info, debug");
 		goto fail;
 	}
 	c->widget = cJSON_GetObjectItemCaseSensitive(c->root, "widget");

@@ -37,7 +37,16 @@ void hb_config_destroy(struct hb_config *config);
 bool hb_config_section_enabled(const struct hb_config *config,
 		const char *name);
 
-/* Helpers for channel parsers: each logs "config: PATH: problem". */
+/*
+ * Every module's config error: logs it and prints "healthbot: config:
+ * SECTION.KEY: problem" to stderr. section "" (or NULL) is the top level;
+ * key may be NULL (the section itself) or say where in a list it is
+ * ("allowed_origins[2]").
+ */
+void hb_config_error(const char *section, const char *key, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+/* Helpers for channel parsers: each reports through hb_config_error(). */
 bool hb_config_check_keys(const struct cJSON *obj, const char *section,
 		const char *const *allowed);
 bool hb_config_string(const struct cJSON *obj, const char *section,

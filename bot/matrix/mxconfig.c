@@ -10,14 +10,6 @@
 
 #define SECTION "matrix"
 
-static void complain(const char *key, const char *what)
-{
-	char q[300];
-	hb_log(HB_LOG_ERROR, "config", "key=" SECTION ".%s error=%s", key,
-		hb_log_quote(what, q, sizeof(q)));
-	fprintf(stderr, "healthbot: config: " SECTION ".%s: %s\n", key, what);
-}
-
 static bool check_inviters(const struct hb_mx_config *c)
 {
 	for (size_t i = 0; i < c->n_allowed_inviters; i++) {
@@ -27,7 +19,7 @@ static bool check_inviters(const struct hb_mx_config *c)
 		if (strncmp(e, "*:", 2) == 0 ? e[2] != '\0' && !strpbrk(e + 2, " *")
 				: hb_mx_user_id_valid(e))
 			continue;
-		complain("allowed_inviters",
+		hb_config_error(SECTION, "allowed_inviters",
 			"entries are user ids (@name:server) or *:server");
 		return false;
 	}
@@ -78,27 +70,28 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 	if (!c.command_prefix && !(c.command_prefix = strdup("!health")))
 		goto fail;
 	if (strpbrk(c.command_prefix, " \t\r\n")) {
-		complain("command_prefix", "must be one word");
+		hb_config_error(SECTION, "command_prefix", "must be one word");
 		goto fail;
 	}
 	struct hb_mx_url url;
 	const char *why = NULL;
 	if (!hb_mx_url_parse(c.homeserver, &url, &why)) {
-		complain("homeserver", why);
+		hb_config_error(SECTION, "homeserver", "%s", why);
 		goto fail;
 	}
 	if (!url.tls && !c.allow_plain_http) {
-		complain("homeserver", "is plain http://, which sends the access "
-			"token unencrypted; use https:// or set "
+		hb_config_error(SECTION, "homeserver", "is plain http://, which sends "
+			"the access token unencrypted; use https:// or set "
 			"\"allow_plain_http\": true (local testing only)");
 		goto fail;
 	}
 	if (!hb_mx_user_id_valid(c.user_id)) {
-		complain("user_id", "must be a full user id such as @healthbot:example.org");
+		hb_config_error(SECTION, "user_id", "must be a full user id such as "
+			"@healthbot:example.org");
 		goto fail;
 	}
 	if (c.ca_file && access(c.ca_file, R_OK) != 0) {
-		complain("ca_file", "cannot be read");
+		hb_config_error(SECTION, "ca_file", "cannot be read");
 		goto fail;
 	}
 	if (!check_inviters(&c))

@@ -117,14 +117,13 @@ static bool conf_parse(const cJSON *s, struct relay_conf *c)
 				&c->max_undelivered))
 		goto fail;
 	if (strncmp(c->url, "ws://", 5) != 0 && strncmp(c->url, "wss://", 6) != 0) {
-		fprintf(stderr, "healthbot: config: relay.url: must start with ws:// "
-			"or wss://\n");
+		hb_config_error(SECTION, "url", "must start with ws:// or wss://");
 		goto fail;
 	}
 	if (strlen(c->url) >= 500 || strpbrk(c->url, " \t\r\n@")) {
 		/* credentials go in token_file, never in the URL */
-		fprintf(stderr, "healthbot: config: relay.url: must be a plain "
-			"ws(s)://host[:port]/path without spaces or user info\n");
+		hb_config_error(SECTION, "url", "must be a plain ws(s)://host[:port]/path "
+			"without spaces or user info");
 		goto fail;
 	}
 	return true;
@@ -544,7 +543,7 @@ static bool parse_url(struct relay *r)
 	snprintf(r->url_buf, sizeof(r->url_buf), "%s", r->conf.url);
 	if (lws_parse_uri(r->url_buf, &scheme, &r->host, &r->port, &path) ||
 			!r->host[0]) {
-		fprintf(stderr, "healthbot: config: relay.url: cannot parse it\n");
+		hb_config_error(SECTION, "url", "cannot parse it");
 		return false;
 	}
 	r->tls = strcmp(scheme, "wss") == 0;

@@ -65,8 +65,10 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 		const char *o = conf->origins[i];
 		if ((strncmp(o, "http://", 7) != 0 && strncmp(o, "https://", 8) != 0) ||
 				o[strlen(o) - 1] == '/') {
-			fprintf(stderr, "healthbot: config: widget.allowed_origins[%zu]: "
-				"an origin is scheme://host[:port], without a path\n", i);
+			char key[48];
+			snprintf(key, sizeof(key), "allowed_origins[%zu]", i);
+			hb_config_error(SECTION, key, "an origin is scheme://host[:port], "
+				"without a path");
 			conf_finish(conf);
 			return false;
 		}
@@ -76,8 +78,8 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 		return false;
 	}
 	if (hb_http_address_family(conf->bind) < 0) {
-		fprintf(stderr, "healthbot: config: widget.bind: must be an IP address "
-			"such as 127.0.0.1 or ::1\n");
+		hb_config_error(SECTION, "bind", "must be an IP address such as "
+			"127.0.0.1 or ::1");
 		conf_finish(conf);
 		return false;
 	}
