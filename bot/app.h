@@ -1,9 +1,12 @@
 #ifndef HB_APP_H
 #define HB_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct hb_conversations;
+struct hb_engine;
 struct hb_reply;
 
 /*
@@ -22,27 +25,44 @@ struct hb_app {
 	unsigned starting;
 };
 
-/* One answered message, as a channel reports it. */
-struct hb_app_reply {
+/* One message for the engine, as a channel received it. */
+struct hb_app_question {
 	const char *channel;      /* "widget", "relay", "matrix" */
+	struct hb_conversations *convs;
 	/* The channel's id of the conversation: logged only as a salted hash. */
 	const char *conversation;
 	/* The message: logged only when log_text is on (development). */
 	const char *text;
 	size_t text_len;
-	const struct hb_reply *reply;
-	long long engine_us;      /* the engine's time */
-	/* From the message's arrival to the reply being handed to the
-	 * transport, for the latency histogram; < 0 when the channel reports
-	 * it later itself (hb_metrics_latency()). */
-	long long latency_us;
-	const char *fields;       /* the channel's own logfmt fields, or NULL */
+	/* hb_loop_now_us() when it arrived: the latency histogram counts
+	 * from there to the reply being handed to the transport (deliver
+	 * returning); < 0 when the channel reports it later itself
+	 * (hb_metrics_latency()). */
+	long long arrived_us;
+	/* The channel's own logfmt fields, or NULL. Read after deliver, which
+	 * may still write them (what it sent, how). */
+	const char *fields;
+	/* Optional: the channel's own reply instead of the engine's (Matrix
+	 * staff commands); true with *out filled, false to ask the engine. */
+	bool (*own)(void *data, const struct hb_engine *engine,
+			struct hb_reply *out);
+	/* Hands the reply to the transport. Nothing of it may be kept: it is
+	 * freed when deliver returns. */
+	void (*deliver)(void *data, const struct hb_reply *reply);
+	void *data;
 };
 
-/* Logs the message's one line (event=reply) and, for an emergency, crisis
- * or urgent reply, the audit line (event=escalation_audit, written at any
- * log level), and counts it in the metrics. */
-void hb_app_replied(struct hb_app *app, const struct hb_app_reply *r);
+/*
+ * The one answer path of every channel: asks the engine (read here at
+ * every message, so a reload swaps it in one place) in the question's
+ * conversation, times it, delivers the reply, logs its one line
+ * (event=reply: ids, kinds and timings, never the text or who sent it
+ * unless log_text is on) and, for an emergency, crisis or urgent reply,
+ * the audit line (event=escalation_audit, written at any log level),
+ * counts it in the metrics and frees it. Returns false, without calling
+ * deliver, when the engine fails (out of memory; logged).
+ */
+bool hb_app_answer(struct hb_app *app, const struct hb_app_question *q);
 
 /* For /readyz: NULL when ready (an engine, every channel started, not
  * shutting down), else a word saying why not. */

@@ -216,58 +216,67 @@ static void fire_receipt(struct hb_mx_client *c, const struct hb_mx_task *t)
 	free(path);
 }
 
+struct composing {
+	struct hb_mx_client *c;
+	const struct hb_mx_task *t;
+	bool dm;
+	const char *command;  /* a staff command's name, or NULL */
+	char *body;
+	bool urgent;
+	char fields[128];
+};
+
+static bool run_command(void *data, const struct hb_engine *engine,
+		struct hb_reply *out)
+{
+	struct composing *k = data;
+	if (k->t->prefixed && hb_mx_command_run(engine,
+			k->c->cfg.command_prefix, k->t->text, out, &k->command))
+		return true;
+	k->command = NULL;
+	return false;
+}
+
+static void deliver(void *data, const struct hb_reply *r)
+{
+	struct composing *k = data;
+	const struct hb_mx_task *t = k->t;
+	k->urgent = r->kind == HB_REPLY_ESCALATION;
+	k->body = r->text ? hb_mx_event_reply_json(r->text, r->html, k->urgent,
+		t->event_id, t->thread_root, t->sender) : NULL;
+	/* the room's kind, not its id; the conversation as a salted hash of
+	 * a hash */
+	snprintf(k->fields, sizeof(k->fields), "command=%s room=%s thread=%s "
+		"via=%s", k->command ? k->command : "-", k->dm ? "direct" : "group",
+		t->thread_root ? "yes" : "no",
+		t->prefixed ? "prefix" : t->mentioned ? "mention" : "direct");
+}
+
 /* The reply's content, or NULL when there is nothing to send. */
 static char *compose(struct hb_mx_client *c, const struct hb_mx_task *t,
 		bool dm, bool *urgent)
 {
-	/* read at every message (a reload swaps it); nothing of the reply
-	 * is kept past this function */
-	const struct hb_engine *engine = c->app->engine;
-	struct hb_reply r;
-	const char *command = NULL;
-	long long t0 = hb_loop_now_us();
-	bool ok;
+	struct composing k = { .c = c, .t = t, .dm = dm };
 	/* context follows the room and thread; in a group room each person
 	 * has their own, so one patient's topic does not leak into
 	 * another's question */
 	char conv[HB_MX_HASH_HEX];
 	hb_mx_hash(conv, t->room_id, t->thread_root, dm ? NULL : t->sender);
-	if (t->prefixed && hb_mx_command_run(engine, c->cfg.command_prefix,
-			t->text, &r, &command)) {
-		ok = true;
-	} else {
-		command = NULL;
-		ok = hb_engine_reply(engine, c->convs, conv, t->text, strlen(t->text),
-			(int64_t)(hb_loop_now_us() / 1000000), &r);
-	}
-	if (!ok) {
-		hb_log(HB_LOG_ERROR, "matrix_answer", "error=\"engine failed\" rule=%s",
-			r.rule ? r.rule : "-");
+	if (!hb_app_answer(c->app, &(struct hb_app_question){
+			.channel = "matrix",
+			.convs = c->convs,
+			.conversation = conv,
+			.text = t->text,
+			.text_len = strlen(t->text),
+			.arrived_us = -1, /* once the homeserver has it: on_sent() */
+			.fields = k.fields,
+			.own = run_command,
+			.deliver = deliver,
+			.data = &k,
+		}))
 		return NULL;
-	}
-	long long t1 = hb_loop_now_us();
-	*urgent = r.kind == HB_REPLY_ESCALATION;
-	char *body = r.text ? hb_mx_event_reply_json(r.text, r.html, *urgent,
-		t->event_id, t->thread_root, t->sender) : NULL;
-	/* the room's kind, not its id; the conversation as a salted hash of
-	 * a hash */
-	char fields[128];
-	snprintf(fields, sizeof(fields), "command=%s room=%s thread=%s via=%s",
-		command ? command : "-", dm ? "direct" : "group",
-		t->thread_root ? "yes" : "no",
-		t->prefixed ? "prefix" : t->mentioned ? "mention" : "direct");
-	hb_app_replied(c->app, &(struct hb_app_reply){
-		.channel = "matrix",
-		.conversation = conv,
-		.text = t->text,
-		.text_len = strlen(t->text),
-		.reply = &r,
-		.engine_us = t1 - t0,
-		.latency_us = -1, /* once the homeserver has it: on_sent() */
-		.fields = fields,
-	});
-	hb_reply_finish(&r);
-	return body;
+	*urgent = k.urgent;
+	return k.body;
 }
 
 static void on_sent(void *data, const struct hb_mx_response *res)

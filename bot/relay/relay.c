@@ -222,35 +222,38 @@ static void greet(struct relay *r, const char *conversation)
 	hb_reply_finish(&g);
 }
 
+struct answering {
+	struct relay *r;
+	const struct hb_proto_msg *m;
+};
+
+static void deliver(void *data, const struct hb_reply *rep)
+{
+	struct answering *a = data;
+	const struct hb_proto_msg *m = a->m;
+	push(a->r, hb_proto_typing(m->id, m->conversation), NULL, NULL);
+	push(a->r, hb_proto_reply(rep, m->id, m->conversation), m->conversation,
+		m->id);
+}
+
 static void answer(struct relay *r, const struct hb_proto_msg *m,
 		long long arrived_us)
 {
-	struct hb_reply rep;
-	long long t0 = hb_loop_now_us();
-	/* read the engine at every message (a reload swaps it) and keep
-	 * nothing of the reply past this function */
-	if (!hb_engine_reply(r->app->engine, r->convs, m->conversation, m->text,
-			m->text_len, (int64_t)(t0 / 1000000), &rep)) {
-		push(r, hb_proto_error(HB_PROTO_INTERNAL, NULL, m->id,
-			m->conversation), NULL, NULL);
-		return;
-	}
-	long long t1 = hb_loop_now_us();
-	push(r, hb_proto_typing(m->id, m->conversation), NULL, NULL);
-	push(r, hb_proto_reply(&rep, m->id, m->conversation), m->conversation,
-		m->id);
+	struct answering a = { .r = r, .m = m };
 	/* the relay names conversations as it likes (a portal's session
 	 * id, say): only their salted hash is logged */
-	hb_app_replied(r->app, &(struct hb_app_reply){
-		.channel = SECTION,
-		.conversation = m->conversation,
-		.text = m->text,
-		.text_len = m->text_len,
-		.reply = &rep,
-		.engine_us = t1 - t0,
-		.latency_us = hb_loop_now_us() - arrived_us,
-	});
-	hb_reply_finish(&rep);
+	if (!hb_app_answer(r->app, &(struct hb_app_question){
+			.channel = SECTION,
+			.convs = r->convs,
+			.conversation = m->conversation,
+			.text = m->text,
+			.text_len = m->text_len,
+			.arrived_us = arrived_us,
+			.deliver = deliver,
+			.data = &a,
+		}))
+		push(r, hb_proto_error(HB_PROTO_INTERNAL, NULL, m->id,
+			m->conversation), NULL, NULL);
 }
 
 static void handle_frame(struct relay *r)

@@ -90,34 +90,35 @@ static bool take_token(struct hb_widget_conn *c, long long now)
 	return true;
 }
 
+struct answering {
+	struct hb_widget_conn *c;
+	const struct hb_proto_msg *m;
+};
+
+static void deliver(void *data, const struct hb_reply *r)
+{
+	struct answering *a = data;
+	queue(a->c, hb_proto_typing(a->m->id, NULL));
+	queue(a->c, hb_proto_reply(r, a->m->id, NULL));
+}
+
 static void answer(struct hb_widget_conn *c, const struct hb_proto_msg *m)
 {
-	struct hb_widget *w = c->w;
-	struct hb_reply r;
-	long long t0 = hb_loop_now_us();
-	/* the engine may be swapped by a reload: read it at every message,
-	 * and keep nothing of the reply past this function */
-	if (!hb_engine_reply(w->app->engine, w->convs, c->conv_id, m->text,
-			m->text_len, (int64_t)(t0 / 1000000), &r)) {
-		send_error(c, HB_PROTO_INTERNAL, m->id);
-		return;
-	}
-	long long t1 = hb_loop_now_us();
-	queue(c, hb_proto_typing(m->id, NULL));
-	queue(c, hb_proto_reply(&r, m->id, NULL));
+	struct answering a = { .c = c, .m = m };
 	char fields[32];
 	snprintf(fields, sizeof(fields), "conn=%lu", c->serial);
-	hb_app_replied(w->app, &(struct hb_app_reply){
-		.channel = "widget",
-		.conversation = c->conv_id,
-		.text = m->text,
-		.text_len = m->text_len,
-		.reply = &r,
-		.engine_us = t1 - t0,
-		.latency_us = hb_loop_now_us() - c->last_rx_us,
-		.fields = fields,
-	});
-	hb_reply_finish(&r);
+	if (!hb_app_answer(c->w->app, &(struct hb_app_question){
+			.channel = "widget",
+			.convs = c->w->convs,
+			.conversation = c->conv_id,
+			.text = m->text,
+			.text_len = m->text_len,
+			.arrived_us = c->last_rx_us,
+			.fields = fields,
+			.deliver = deliver,
+			.data = &a,
+		}))
+		send_error(c, HB_PROTO_INTERNAL, m->id);
 }
 
 static void handle_frame(struct hb_widget_conn *c)
