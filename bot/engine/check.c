@@ -339,6 +339,13 @@ bool hb_engine_check(const struct hb_engine *e, const char *utterances,
 		e->n_articles, e->n_intents, e->n_redflags, e->n_smalltalk,
 		e->n_lexicon, e->words.n_words);
 	check_targets(&c);
+	for (size_t i = 0; e->terms && i < e->terms->n; i++) {
+		if (e->terms->items[i].used)
+			continue;
+		report->warnings++;
+		say(&c, "warning: %s: term {%s} is used by no pattern",
+			e->terms->items[i].file, e->terms->items[i].name);
+	}
 	for (size_t i = 0; i < e->n_articles; i++) {
 		const struct hb_article *a = &e->articles[i];
 		if (max_age_days > 0 && today - a->updated_days > max_age_days) {

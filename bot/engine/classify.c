@@ -73,9 +73,13 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
 		bool crisis = rf->severity == HB_SEVERITY_CRISIS;
+		/* an emergency rule outranks an "urgent" one whatever the
+		 * file order */
+		bool outranks = !crisis && an->emergency &&
+			an->emergency->severity < rf->severity;
 		/* rule order decides the category: only the first of each
 		 * severity counts, unless every match is wanted */
-		if (!an->explain && (crisis ? an->crisis : an->emergency))
+		if (!an->explain && (crisis ? an->crisis : an->emergency) && !outranks)
 			continue;
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
@@ -85,14 +89,15 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 			if (crisis && !an->crisis) {
 				an->crisis = rf;
 				an->crisis_pattern = p;
-			} else if (!crisis && !an->emergency) {
+			} else if (!crisis && (!an->emergency || outranks)) {
 				an->emergency = rf;
 				an->emergency_pattern = p;
 			}
 			if (!an->explain)
 				break;
 		}
-		if (an->crisis && an->emergency && !an->explain)
+		if (an->crisis && an->emergency && !an->explain &&
+				an->emergency->severity == HB_SEVERITY_EMERGENCY)
 			break;
 	}
 	return an->emergency || an->crisis;

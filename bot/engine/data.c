@@ -32,6 +32,25 @@ static void position(const char *data, const char *at, int *line, int *col)
 	}
 }
 
+/* "lang": "es" marks every rule of a file as Spanish (the reply follows
+ * the language of the rule that fired). */
+static bool file_lang(struct hb_loader *ld, const cJSON *root)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "lang");
+	if (!v || ld->replies_only)
+		return true;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) < 2 ||
+			strlen(v->valuestring) > 8 ||
+			strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyz-") !=
+			strlen(v->valuestring)) {
+		hb_error_set(ld->err, ld->file, "lang", 0, 0,
+			"\"lang\" must be a language code like \"es\"");
+		return false;
+	}
+	ld->lang = v->valuestring;
+	return true;
+}
+
 static bool load_file(struct hb_loader *ld)
 {
 	char *data = NULL;
@@ -57,6 +76,13 @@ static bool load_file(struct hb_loader *ld)
 		hb_error_set(ld->err, ld->file, "", 1, 1, "top level must be an object");
 		goto out;
 	}
+	if (ld->terms_pass) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "terms");
+		ok = !t || hb_terms_add(ld->engine->terms, ld->file, t, ld->err);
+		goto out;
+	}
+	if (!file_lang(ld, root))
+		goto out;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, root) {
 		bool is_list = cJSON_IsArray(it);
@@ -67,6 +93,9 @@ static bool load_file(struct hb_loader *ld)
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				"a locale file holds only \"replies\"");
 			goto out;
+		} else if (strcmp(it->string, "terms") == 0 ||
+				strcmp(it->string, "lang") == 0) {
+			continue; /* read by the first pass and file_lang() */
 		} else if (!is_list) {
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				strcmp(it->string, "intents") && strcmp(it->string, "redflags") &&
@@ -202,6 +231,11 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 		goto out;
 	}
 	pcre2_set_match_limit(e->match_ctx, MATCH_LIMIT);
+	if (!(e->terms = hb_terms_create())) {
+		hb_error_set(err, dir, "", 0, 0, "out of memory");
+		goto out;
+	}
+	for (size_t pass = 0; pass < 2; pass++) /* terms, then the rest */
 	for (size_t i = 0; i < n; i++) {
 		struct hb_buf path;
 		hb_buf_init(&path);
@@ -210,14 +244,26 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 			hb_error_set(err, dir, "", 0, 0, "out of memory");
 			goto out;
 		}
-		struct hb_loader ld = { .engine = e, .file = path.data, .err = err };
+		struct hb_loader ld = { .engine = e, .file = path.data, .err = err,
+			.terms_pass = pass == 0 };
 		bool loaded = load_file(&ld);
 		hb_buf_finish(&path);
 		if (!loaded)
 			goto out;
 	}
+	if (!hb_terms_finish_load(e->terms, err))
+		goto out;
 	if (e->locale && !load_locale(e, dir, err))
 		goto out;
+	/* "urgent" red flags came later: a library without their wording
+	 * escalates them as emergencies (too much rather than too little) */
+	if (!e->wording[HB_WORD_ESCALATION_URGENT] &&
+			e->wording[HB_WORD_ESCALATION_EMERGENCY] &&
+			!(e->wording[HB_WORD_ESCALATION_URGENT] =
+				strdup(e->wording[HB_WORD_ESCALATION_EMERGENCY]))) {
+		hb_error_set(err, dir, "replies", 0, 0, "out of memory");
+		goto out;
+	}
 	for (size_t k = 0; k < HB_WORD_COUNT; k++) {
 		if (!e->wording[k]) {
 			hb_error_set(err, dir, "replies", 0, 0,
@@ -232,6 +278,7 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 		{ HB_WORD_ESCALATION_EMERGENCY, "{emergency_number}" },
 		{ HB_WORD_ESCALATION_CRISIS, "{emergency_number}" },
 		{ HB_WORD_ESCALATION_CRISIS, "{crisis_number}" },
+		{ HB_WORD_ESCALATION_URGENT, "{emergency_number}" },
 		{ HB_WORD_SOURCE, "{title}" },
 		{ HB_WORD_SOURCE, "{updated}" },
 	};
@@ -287,6 +334,7 @@ void hb_data_finish(struct hb_engine *e)
 		free(rf->id);
 		free(rf->file);
 		free(rf->category);
+		free(rf->lang);
 		hb_data_patterns_finish(&rf->patterns);
 		hb_data_target_finish(&rf->passage);
 	}
@@ -305,6 +353,7 @@ void hb_data_finish(struct hb_engine *e)
 	}
 	free(e->lexicon);
 	hb_prefilter_destroy(e->prefilter);
+	hb_terms_destroy(e->terms);
 	pcre2_match_context_free(e->match_ctx);
 	hb_strset_finish(&e->vocabulary);
 	for (size_t k = 0; k < HB_WORD_COUNT; k++)

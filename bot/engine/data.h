@@ -14,6 +14,8 @@ struct hb_loader {
 	const char *file;
 	struct hb_error *err;
 	bool replies_only; /* a locale file */
+	bool terms_pass;   /* first pass: only "terms" (they span files) */
+	const char *lang;  /* the file's "lang", NULL: English */
 };
 
 extern const char *const hb_wording_keys[HB_WORD_COUNT];

@@ -20,6 +20,7 @@
 const char *const hb_wording_keys[HB_WORD_COUNT] = {
 	[HB_WORD_ESCALATION_EMERGENCY] = "escalation_emergency",
 	[HB_WORD_ESCALATION_CRISIS] = "escalation_crisis",
+	[HB_WORD_ESCALATION_URGENT] = "escalation_urgent",
 	[HB_WORD_FALLBACK] = "fallback",
 	[HB_WORD_FALLBACK_SECTION] = "fallback_section",
 	[HB_WORD_TOO_LONG] = "too_long",
@@ -202,11 +203,21 @@ static bool load_patterns(struct hb_loader *ld, const char *entry,
 				HB_PREFILTER_MAX_SLOTS);
 			return false;
 		}
-		if (!dup_string(ld, id, &p->id, id) ||
-				!dup_string(ld, id, &p->source, src))
-			return false;
+		/* {TERM}s expanded first: PCRE2 and the prefilter see the
+		 * alternation as if it had been pasted */
+		struct hb_buf x;
+		hb_buf_init(&x);
+		bool expanded = hb_terms_expand(ld->engine->terms, ld->file, id, src,
+				&x, ld->err);
 		out->n = ++i; /* counted before compiling so finish() frees it */
-		if (!(p->re = compile(ld, id, src, strlen(src))))
+		if (!expanded || !dup_string(ld, id, &p->id, id) ||
+				!(p->source = hb_buf_steal(&x))) {
+			hb_buf_finish(&x);
+			if (expanded)
+				hb_error_set(ld->err, ld->file, id, 0, 0, "out of memory");
+			return false;
+		}
+		if (!(p->re = compile(ld, id, p->source, strlen(p->source))))
 			return false;
 	}
 	return true;
@@ -406,11 +417,14 @@ bool hb_data_redflags(struct hb_loader *ld, const cJSON *arr)
 			return false;
 		rf->severity = parse_severity(get_string(ld, id, obj, "severity",
 				false), &ok);
-		if (!ok || rf->severity < HB_SEVERITY_CRISIS) {
+		if (!ok || rf->severity < HB_SEVERITY_URGENT) {
 			hb_error_set(ld->err, ld->file, id, 0, 0,
-				"\"severity\" of a red flag is \"emergency\" or \"crisis\"");
+				"\"severity\" of a red flag is \"emergency\", \"crisis\" "
+				"or \"urgent\"");
 			return false;
 		}
+		if (ld->lang && !dup_string(ld, id, &rf->lang, ld->lang))
+			return false;
 		if (!load_patterns(ld, id, obj, 1000, &rf->patterns))
 			return false;
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "passage");

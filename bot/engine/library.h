@@ -9,6 +9,7 @@
 
 #include "healthbot.h"
 #include "prefilter.h"
+#include "terms.h"
 
 enum hb_block_type {
 	HB_BLOCK_PARAGRAPH,
@@ -107,6 +108,7 @@ struct hb_redflag {
 	struct hb_target passage;
 	bool has_passage;
 	struct hb_passage *passages; /* per article */
+	char *lang;     /* "lang" of its file ("es"); NULL: English */
 };
 
 struct hb_smalltalk {
@@ -169,6 +171,7 @@ struct hb_strset {
 enum hb_wording {
 	HB_WORD_ESCALATION_EMERGENCY,
 	HB_WORD_ESCALATION_CRISIS,
+	HB_WORD_ESCALATION_URGENT,
 	HB_WORD_FALLBACK,
 	HB_WORD_FALLBACK_SECTION,
 	HB_WORD_TOO_LONG,
@@ -192,6 +195,7 @@ struct hb_engine {
 	/* Which patterns can match a message at all: most red flags and
 	 * intents need a word the message does not have. */
 	struct hb_prefilter *prefilter;
+	struct hb_terms *terms;        /* {NAME} term classes (terms.h) */
 	pcre2_match_context *match_ctx;
 	struct hb_strset vocabulary;   /* everyday words, stemmed (load only) */
 	struct hb_wordmap words;

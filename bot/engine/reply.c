@@ -188,13 +188,16 @@ static bool reply_escalation(const struct hb_engine *e,
 	hb_buf_init(&text);
 	hb_buf_init(&html);
 	out->kind = HB_REPLY_ESCALATION;
-	out->severity = an->emergency ? HB_SEVERITY_EMERGENCY : HB_SEVERITY_CRISIS;
+	out->severity = an->emergency && (!an->crisis ||
+			an->emergency->severity == HB_SEVERITY_EMERGENCY) ?
+		an->emergency->severity : HB_SEVERITY_CRISIS;
 	out->category = rf->category;
 	out->intent = rf->id;
 	out->rule = (an->crisis ? an->crisis_pattern : an->emergency_pattern)->id;
 	if (an->emergency)
-		wording(e, NULL, NULL, e->wording[HB_WORD_ESCALATION_EMERGENCY],
-			&text, &html);
+		wording(e, NULL, NULL, e->wording[an->emergency->severity ==
+				HB_SEVERITY_URGENT ? HB_WORD_ESCALATION_URGENT :
+				HB_WORD_ESCALATION_EMERGENCY], &text, &html);
 	if (an->emergency && an->crisis) {
 		hb_buf_puts(&text, "\n");
 		hb_buf_putc(&html, '\n');
