@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "library.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_ARTICLE_BYTES (4 * 1024 * 1024)
@@ -414,7 +415,7 @@ bool hb_article_load(struct hb_article *a, const char *path, const char *id,
 	/* exports are UTF-8 text; refuse anything else with its position */
 	for (size_t i = 0, line = 1, col = 1; i < size;) {
 		unsigned cp;
-		size_t n = data[i] ? hb_text_utf8_decode((unsigned char *)data + i,
+		size_t n = data[i] ? hb_utf8_decode((unsigned char *)data + i,
 				size - i, &cp) : 0;
 		if (n == 0) {
 			hb_error_set(err, path, "", (int)line, (int)col,

@@ -9,28 +9,16 @@
 
 #include "buf.h"
 #include "data.h"
+#include "json.h"
 #include "library.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_DATA_BYTES (8 * 1024 * 1024)
 /* PCRE2 steps per match: enough for any sane pattern on 4 KiB, and a
  * hard stop for a message built to make a pattern backtrack */
 #define MATCH_LIMIT 200000
-
-static void position(const char *data, const char *at, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (const char *p = data; p < at; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
 
 /* "lang": "es" marks every rule of a file as Spanish (the reply follows
  * the language of the rule that fired). */
@@ -56,20 +44,19 @@ static bool load_file(struct hb_loader *ld)
 	char *data = NULL;
 	size_t size;
 	cJSON *root = NULL;
-	const char *end = NULL;
+	struct hb_json_error jerr;
 	bool ok = false;
 	if (!hb_read_file(ld->file, MAX_DATA_BYTES, &data, &size, ld->err))
 		return false;
-	if (!hb_text_valid_utf8(data, size) || strlen(data) != size) {
+	if (!hb_utf8_valid(data, size) || strlen(data) != size) {
 		hb_error_set(ld->err, ld->file, "", 0, 0,
 			"not UTF-8 text (invalid byte sequence or NUL)");
 		goto out;
 	}
-	root = hb_parse_json(data, size, &end);
+	root = hb_json_parse(data, size, &jerr);
 	if (!root) {
-		int line, col;
-		position(data, end ? end : data, &line, &col);
-		hb_error_set(ld->err, ld->file, "", line, col, "invalid JSON");
+		hb_error_set(ld->err, ld->file, "", jerr.line, jerr.column,
+			"invalid JSON");
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {

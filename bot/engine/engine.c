@@ -7,9 +7,11 @@
 
 #include "article.h"
 #include "buf.h"
+#include "json.h"
 #include "library.h"
 #include "reply.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_SIDECAR_BYTES (64 * 1024)
@@ -21,24 +23,15 @@ static bool load_sidecar(struct hb_article *a, const char *path,
 {
 	char *data = NULL;
 	size_t size;
-	const char *end = NULL;
+	struct hb_json_error jerr = { .line = 1, .column = 1 };
 	cJSON *root = NULL;
 	bool ok = false;
 	if (!hb_read_file(path, MAX_SIDECAR_BYTES, &data, &size, err))
 		return false;
-	root = hb_parse_json(data, size, &end);
+	root = hb_json_parse(data, size, &jerr);
 	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
 	if (!root || !cJSON_IsObject(root)) {
-		int line = 1, col = 1;
-		for (const char *p = data; end && p < end; p++) {
-			if (*p == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		hb_error_set(err, path, "", line, col,
+		hb_error_set(err, path, "", jerr.line, jerr.column,
 			"invalid JSON (expected {\"topics\": [...]})");
 		goto out;
 	}
@@ -57,7 +50,7 @@ static bool load_sidecar(struct hb_article *a, const char *path,
 	cJSON_ArrayForEach(it, topics) {
 		char entry[32];
 		snprintf(entry, sizeof(entry), "topics[%d]", i++);
-		if (!cJSON_IsString(it) || !hb_text_valid_utf8(it->valuestring,
+		if (!cJSON_IsString(it) || !hb_utf8_valid(it->valuestring,
 				strlen(it->valuestring))) {
 			hb_error_set(err, path, entry, 0, 0, "topic names are UTF-8 strings");
 			goto out;

@@ -12,6 +12,7 @@
 #include "data.h"
 #include "library.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 
 #define COMPILE_FLAGS (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | \
@@ -82,7 +83,7 @@ static const char *get_string(struct hb_loader *ld, const char *entry,
 			"\"%s\" must be a non-empty string", key);
 		return NULL;
 	}
-	if (!hb_text_valid_utf8(v->valuestring, strlen(v->valuestring))) {
+	if (!hb_utf8_valid(v->valuestring, strlen(v->valuestring))) {
 		hb_error_set(ld->err, ld->file, entry, 0, 0,
 			"\"%s\" is not valid UTF-8", key);
 		return NULL;

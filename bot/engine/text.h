@@ -15,12 +15,6 @@
  */
 void hb_text_normalize(const char *in, size_t len, struct hb_buf *out);
 
-/* True when every byte sequence is valid UTF-8 (no overlongs/surrogates). */
-bool hb_text_valid_utf8(const char *s, size_t len);
-
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 when invalid. */
-size_t hb_text_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
-
 /*
  * Splits normalized text into words (letters, digits inside words and
  * inner apostrophes). Calls fn for each; stops early when fn returns false.

@@ -2,14 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "library.h"
 #include "util.h"
@@ -100,7 +97,7 @@ bool hb_list_dir(const char *dir, const char *suffix, char ***names,
 		if (ent->d_name[0] == '.' || len <= slen ||
 				strcmp(ent->d_name + len - slen, suffix) != 0)
 			continue;
-		char **l = realloc(list, (count + 1) * sizeof(*l));
+		char **l = hb_grow(list, count, sizeof(*l));
 		if (!l)
 			goto oom;
 		list = l;
@@ -125,33 +122,6 @@ void hb_free_list(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-}
-
-cJSON *hb_parse_json(const char *data, size_t size, const char **end)
-{
-	/* cJSON's require_null_terminated treats the end of a length-bounded
-	 * buffer as garbage, so trailing data is checked here instead */
-	cJSON *root = cJSON_ParseWithLengthOpts(data, size, end, 0);
-	const char *p = *end;
-	while (root && p < data + size && (*p == ' ' || *p == '\t' ||
-			*p == '\n' || *p == '\r'))
-		p++;
-	if (root && p != data + size) {
-		cJSON_Delete(root);
-		*end = p;
-		return NULL;
-	}
-	return root;
-}
-
-void *hb_grow(void *array, size_t n, size_t size)
-{
-	if (n & (n - 1))
-		return array; /* not a power of two: below capacity */
-	size_t cap = n ? 2 * n : 1;
-	if (cap > SIZE_MAX / size)
-		return NULL;
-	return realloc(array, cap * size);
 }
 
 char *hb_memdup(const char *s, size_t len)

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "classify.h"
 #include "text.h"
+#include "utf8.h"
 
 static bool fail(char *why, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -48,7 +49,7 @@ bool hb_check_reply(const struct hb_reply *r, const char *emergency,
 		return fail(why, size, "severity %d", (int)r->severity);
 	if (!r->text || !r->html)
 		return fail(why, size, "reply without text or html");
-	if (!hb_text_valid_utf8(r->text, strlen(r->text)))
+	if (!hb_utf8_valid(r->text, strlen(r->text)))
 		return fail(why, size, "reply text is not UTF-8");
 	if (!r->rule)
 		return fail(why, size, "reply without a rule");

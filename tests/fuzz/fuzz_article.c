@@ -18,6 +18,7 @@
 #include "fuzz_util.h"
 #include "library.h"
 #include "text.h"
+#include "utf8.h"
 
 #define SIDECAR_SEP "\n----sidecar----\n"
 
@@ -33,7 +34,7 @@ static void check_utf8(const char *what, const char *s)
 {
 	if (!s)
 		hb_fuzz_fail("%s is NULL", what);
-	if (!hb_text_valid_utf8(s, strlen(s)))
+	if (!hb_utf8_valid(s, strlen(s)))
 		hb_fuzz_fail("%s is not UTF-8", what);
 }
 

@@ -16,6 +16,7 @@
 #include "library.h"
 #include "prefilter.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 
 /* as entries.c compiles every pattern */
@@ -43,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *msg = nul + 1;
 	size_t mlen = size - plen - 1;
 	/* data files are UTF-8 JSON without NUL: so is every pattern */
-	if (!source || !hb_text_valid_utf8(source, plen) || plen > 2000) {
+	if (!source || !hb_utf8_valid(source, plen) || plen > 2000) {
 		free(source);
 		return 0;
 	}

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "text.h"
+#include "utf8.h"
 
 static void normalized(const char *in, size_t len, const char *want)
 {
@@ -40,10 +41,10 @@ static void test_normalize(void **state)
 
 static void test_utf8(void **state)
 {
-	assert_true(hb_text_valid_utf8("na\xc3\xafve", 6));
-	assert_false(hb_text_valid_utf8("\xed\xa0\x80", 3)); /* surrogate */
-	assert_false(hb_text_valid_utf8("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_false(hb_text_valid_utf8("\xe2\x82", 2)); /* truncated */
+	assert_true(hb_utf8_valid("na\xc3\xafve", 6));
+	assert_false(hb_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+	assert_false(hb_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(hb_utf8_valid("\xe2\x82", 2)); /* truncated */
 }
 
 static void stems_equal(const char *a, const char *b)
