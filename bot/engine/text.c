@@ -48,6 +48,25 @@ static char confusable(unsigned cp)
 	return 0;
 }
 
+/*
+ * Latin-1 letters with accents fold to their base letter: Spanish rules
+ * are written without accents ("tomo", "corazon") and people type them
+ * either way ("tomó", "corazón"); an English pattern never needs an
+ * accent. Returns the ASCII lower-case letter, or 0.
+ */
+static char accent_fold(unsigned cp)
+{
+	/* U+00C0..U+00FF; upper and lower case differ by 0x20 */
+	static const char map[] = "aaaaaaaceeeeiiiidnooooo\0ouuuuyts";
+	if (cp < 0xc0 || cp > 0xff || cp == 0xd7 || cp == 0xf7)
+		return 0;
+	if (cp == 0xff)
+		return 'y';
+	if (cp >= 0xe0)
+		cp -= 0x20;
+	return map[cp - 0xc0];
+}
+
 static void put_space(struct hb_buf *out)
 {
 	if (out->len > 0 && out->data[out->len - 1] != ' ')
@@ -94,6 +113,12 @@ void hb_text_normalize(const char *in, size_t len, struct hb_buf *out)
 			 * (PCRE2's caseless matching does not fold it) */
 			char c = (char)(cp - 0xff01 + 0x21);
 			hb_buf_putc(out, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+		} else if (cp == 0xbf || cp == 0xa1) {
+			/* Spanish opening marks ("¿me muero?") are punctuation:
+			 * a pattern anchored on a word must still see it */
+			put_space(out);
+		} else if (accent_fold(cp)) {
+			hb_buf_putc(out, accent_fold(cp));
 		} else if (confusable(cp)) {
 			hb_buf_putc(out, confusable(cp));
 		} else if (cp == 0x201c || cp == 0x201d) {

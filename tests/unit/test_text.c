@@ -39,6 +39,19 @@ static void test_normalize(void **state)
 	normalized("   ", 3, "");
 }
 
+/* Spanish rules are written without accents: "tomó", "TOMÓ" and "tomo"
+ * must read alike, and the opening marks are punctuation. */
+static void test_accents(void **state)
+{
+	const char *in = "\xc2\xbf" "Me tom\xc3\xb3 el coraz\xc3\xb3n? "
+		"\xc2\xa1" "NI\xc3\x91O! ping\xc3\xbc" "ino \xc3\x81REA";
+	normalized(in, strlen(in), "me tomo el corazon? nino! pinguino area");
+	in = "caf\xc3\xa9 na\xc3\xafve \xc3\x9f \xc3\xb7 \xc3\x97 \xc3\xbf";
+	normalized(in, strlen(in), "cafe naive s \xc3\xb7 \xc3\x97 y");
+	in = "hola\xc2\xbf" "que";
+	normalized(in, strlen(in), "hola que");
+}
+
 static void test_utf8(void **state)
 {
 	assert_true(hb_utf8_valid("na\xc3\xafve", 6));
@@ -87,6 +100,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_accents),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_stem),
 		cmocka_unit_test(test_distance),
