@@ -20,6 +20,7 @@
 
 #include "article.h"
 #include "buf.h"
+#include "grow.h"
 #include "library.h"
 #include "text.h"
 #include "utf8.h"

@@ -7,6 +7,7 @@
 
 #include "article.h"
 #include "buf.h"
+#include "grow.h"
 #include "json.h"
 #include "library.h"
 #include "reply.h"
@@ -77,8 +78,8 @@ static bool load_dir(struct hb_engine *e, const char *dir, struct hb_error *err)
 	for (size_t i = 0; i < n; i++) {
 		struct hb_buf path, side;
 		char *id = hb_memdup(names[i], strlen(names[i]) - 4);
-		struct hb_article *arts = realloc(e->articles,
-				(e->n_articles + 1) * sizeof(*arts));
+		struct hb_article *arts = hb_grow(e->articles, e->n_articles,
+				sizeof(*arts));
 		if (!id || !arts) {
 			free(id);
 			if (arts)
@@ -144,7 +145,7 @@ static bool index_word(void *data, const char *word, size_t len, size_t off)
 	}
 	if (w->n_articles && w->articles[w->n_articles - 1] == ctx->article)
 		return true;
-	uint32_t *a = realloc(w->articles, (w->n_articles + 1) * sizeof(*a));
+	uint32_t *a = hb_grow(w->articles, w->n_articles, sizeof(*a));
 	if (!a) {
 		ctx->oom = true;
 		return false;
@@ -192,8 +193,8 @@ static bool build_index(struct hb_engine *e)
 					return false;
 				w->lexical = true;
 				if (k == 0) {
-					struct hb_topic_ref *r = realloc(w->starts,
-							(w->n_starts + 1) * sizeof(*r));
+					struct hb_topic_ref *r = hb_grow(w->starts,
+							w->n_starts, sizeof(*r));
 					if (!r)
 						return false;
 					w->starts = r;

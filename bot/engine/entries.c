@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "data.h"
+#include "grow.h"
 #include "library.h"
 #include "text.h"
 #include "utf8.h"
@@ -303,7 +304,7 @@ static enum hb_severity parse_severity(const char *s, bool *ok)
 /* Grows an array of entries by one zeroed element. */
 static void *push(struct hb_loader *ld, void **array, size_t *n, size_t size)
 {
-	char *a = realloc(*array, (*n + 1) * size);
+	char *a = hb_grow(*array, *n, size);
 	if (!a) {
 		hb_error_set(ld->err, ld->file, "", 0, 0, "out of memory");
 		return NULL;

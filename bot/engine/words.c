@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "grow.h"
 #include "library.h"
 #include "text.h"
 #include "util.h"
@@ -17,7 +18,7 @@ static bool add_stem(void *data, const char *word, size_t len, size_t off)
 	struct stem_ctx *ctx = data;
 	struct hb_phrase *p = ctx->phrase;
 	char *stem = malloc(len + 1);
-	char **stems = realloc(p->stems, (p->n_stems + 1) * sizeof(*stems));
+	char **stems = hb_grow(p->stems, p->n_stems, sizeof(*stems));
 	if (!stem || !stems) {
 		free(stem);
 		if (stems)
@@ -177,8 +178,8 @@ struct hb_word *hb_wordmap_add(struct hb_wordmap *map, const char *stem,
 		map->slots = slots;
 		map->cap = cap;
 	}
-	struct hb_word *words = realloc(map->words,
-			(map->n_words + 1) * sizeof(*words));
+	struct hb_word *words = hb_grow(map->words, map->n_words,
+			sizeof(*words));
 	if (!words)
 		return NULL;
 	map->words = words;
