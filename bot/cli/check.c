@@ -1,4 +1,4 @@
-/* `healthbot check`: validate the library and run the utterance set. */
+/* `healthbot check`: validate the library and run the utterance or red-flag set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +50,13 @@ int hb_cmd_check(int argc, char **argv)
 	const char *utterances = NULL;
 	const char *config_path = NULL;
 	int max_age_days = 5 * 365;
-	bool no_utterances = false;
+	double max_false_alarms = 3.0; /* percent of the benign lines */
+	bool no_utterances = false, redflags = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			printf("usage: healthbot check [--config FILE] [--content DIR] [--intents DIR]\n"
-				"                       [--utterances FILE | --no-utterances]\n"
+				"                       [--utterances FILE | --redflags FILE |\n"
+				"                        --no-utterances] [--max-false-alarms PCT]\n"
 				"                       [--max-age-days N]\n\n"
 				"With --config, first validates the config file (every key of every\n"
 				"section) and uses its content, intents and numbers; nothing starts.\n"
@@ -62,11 +64,32 @@ int hb_cmd_check(int argc, char **argv)
 				"not compile, targets no article has, duplicate ids; warnings:\n"
 				"patterns no utterance uses, content older than N days, default\n"
 				"1825) and runs the utterance set (default tests/utterances.tsv),\n"
-				"printing a per-intent table. Exits non-zero on any error, any\n"
-				"failed utterance or a missed red flag.\n");
+				"printing a per-intent table and the recall of each red-flag\n"
+				"category. Exits non-zero on any error, any failed utterance, a\n"
+				"red flag missed or caught as another category, or benign lines\n"
+				"escalated above PCT percent (default 3).\n\n"
+				"--redflags FILE runs the red-flag set (tests/redflags.tsv) instead\n"
+				"and also fails when a category of the loaded rules has no line in\n"
+				"it or a category in it has no rule.\n");
 			return 0;
-		} else if (strcmp(argv[i], "--utterances") == 0 && i + 1 < argc) {
+		} else if ((strcmp(argv[i], "--utterances") == 0 ||
+				strcmp(argv[i], "--redflags") == 0) && i + 1 < argc) {
+			if (utterances) {
+				fprintf(stderr, "healthbot check: one of --utterances and "
+					"--redflags, once\n");
+				return 2;
+			}
+			redflags = strcmp(argv[i], "--redflags") == 0;
 			utterances = argv[++i];
+		} else if (strcmp(argv[i], "--max-false-alarms") == 0 && i + 1 < argc) {
+			char *end;
+			max_false_alarms = strtod(argv[++i], &end);
+			if (end == argv[i] || *end || !(max_false_alarms >= 0 &&
+					max_false_alarms <= 100)) {
+				fprintf(stderr, "healthbot check: --max-false-alarms takes "
+					"a percentage from 0 to 100, not \"%s\"\n", argv[i]);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--no-utterances") == 0) {
@@ -125,6 +148,17 @@ int hb_cmd_check(int argc, char **argv)
 	int64_t today = (int64_t)time(NULL) / 86400;
 	bool ok = hb_engine_check(e, data, len, utterances ? utterances : "",
 			max_age_days, today, print_line, NULL, &report);
+	if (report.benign && 100.0 * report.false_alarms / report.benign >
+			max_false_alarms) {
+		printf("check: false alarms above %g%% of the benign lines\n",
+			max_false_alarms);
+		ok = false;
+	}
+	if (redflags && (report.categories_untested || report.categories_unruled)) {
+		printf("check: %s does not cover the red-flag rules' categories "
+			"one to one\n", utterances);
+		ok = false;
+	}
 	printf("check: %d error(s), %d warning(s)\n", report.errors, report.warnings);
 	free(data);
 	hb_engine_destroy(e);

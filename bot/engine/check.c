@@ -13,6 +13,7 @@
 #include "library.h"
 #include "reply.h"
 #include "text.h"
+#include "util.h"
 
 struct checker {
 	const struct hb_engine *e;
@@ -115,13 +116,23 @@ static void check_targets(struct checker *c)
 }
 
 struct tally {
-	char label[64];
+	char label[96];
 	int hits, misses;
 };
 
+/* One line of a set: EXPECTED is a list "a|b" of acceptable ids with an
+ * optional "@lang" suffix naming the language the reply must be in. */
 struct utterance {
 	char *kind, *expected, *message;
+	const char *lang; /* NULL: any */
 	int line;
+};
+
+/* A red-flag category: from the loaded rules, the set, or both. */
+struct category {
+	char name[64];
+	bool has_rule, has_line;
+	int lines, caught; /* lines listing it first, and caught as listed */
 };
 
 static size_t parse_utterances(char *data, size_t len, struct utterance **out,
@@ -151,26 +162,74 @@ static size_t parse_utterances(char *data, size_t len, struct utterance **out,
 			continue;
 		}
 		*t1 = *t2 = '\0';
-		struct utterance *u = realloc(list, (n + 1) * sizeof(*u));
+		char *at = strchr(t1 + 1, '@');
+		if (at)
+			*at = '\0';
+		if (at && !at[1]) {
+			c->r->errors++;
+			say(c, "error: %s:%d: \"@\" names no language", name, line);
+			continue;
+		}
+		struct utterance *u = hb_grow(list, n, sizeof(*u));
 		if (!u)
 			break;
 		list = u;
-		list[n++] = (struct utterance){ s, t1 + 1, t2 + 1, line };
+		list[n++] = (struct utterance){ s, t1 + 1, t2 + 1, at ? at + 1 : NULL,
+			line };
 	}
 	*out = list;
 	return n;
 }
 
+/* Whether got is one of the '|'-separated ids of list. */
+static bool expected_has(const char *list, const char *got)
+{
+	size_t g = strlen(got);
+	for (const char *p = list;;) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		if (l == g && strncmp(p, got, l) == 0)
+			return true;
+		if (!bar)
+			return false;
+		p = bar + 1;
+	}
+}
+
+/* The first id of an expected list, where its line is counted. */
+static void first_expected(const char *list, char *out, size_t size)
+{
+	size_t l = strcspn(list, "|");
+	snprintf(out, size, "%.*s", (int)(l < size ? l : size - 1), list);
+}
+
+static struct category *category_for(struct category **cats, size_t *n,
+		const char *name, size_t len)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strlen((*cats)[i].name) == len &&
+				strncmp((*cats)[i].name, name, len) == 0)
+			return &(*cats)[i];
+	}
+	struct category *nc = hb_grow(*cats, *n, sizeof(*nc));
+	if (!nc)
+		return NULL;
+	*cats = nc;
+	nc[*n] = (struct category){0};
+	snprintf(nc[*n].name, sizeof(nc[*n].name), "%.*s", (int)len, name);
+	return &nc[(*n)++];
+}
+
 static struct tally *tally_for(struct tally **t, size_t *n, const char *kind,
 		const char *label)
 {
-	char key[64];
+	char key[sizeof((*t)->label)];
 	snprintf(key, sizeof(key), "%s/%s", kind, label);
 	for (size_t i = 0; i < *n; i++) {
 		if (strcmp((*t)[i].label, key) == 0)
 			return &(*t)[i];
 	}
-	struct tally *nt = realloc(*t, (*n + 1) * sizeof(*nt));
+	struct tally *nt = hb_grow(*t, *n, sizeof(*nt));
 	if (!nt)
 		return NULL;
 	*t = nt;
@@ -234,42 +293,125 @@ static void check_prefilter(struct checker *c, struct utterance *u, size_t n,
 	}
 }
 
+/* Counts one reply against its line; prints it when it is wrong. */
+static void score_line(struct checker *c, const struct utterance *u,
+		const struct hb_reply *r, const char *name, struct tally **tallies,
+		size_t *n_tallies, struct category **cats, size_t *n_cats)
+{
+	const char *got = got_label(r);
+	bool escalated = r->kind == HB_REPLY_ESCALATION;
+	bool benign = strcmp(u->kind, "benign") == 0;
+	bool escalation = strcmp(u->kind, "escalation") == 0;
+	bool ok = benign ? !escalated :
+		strcmp(hb_reply_kind_str(r->kind), u->kind) == 0 &&
+		expected_has(u->expected, got);
+	char first[64];
+	first_expected(u->expected, first, sizeof(first));
+	struct tally *t = tally_for(tallies, n_tallies, u->kind, first);
+	if (t) {
+		if (ok)
+			t->hits++;
+		else
+			t->misses++;
+	}
+	if (escalation) {
+		c->r->redflag_total++;
+		c->r->redflag_hits += ok;
+		struct category *cat = category_for(cats, n_cats, first,
+				strlen(first));
+		if (cat) {
+			cat->lines++;
+			cat->caught += ok;
+		}
+		for (const char *p = u->expected; *p;) {
+			size_t l = strcspn(p, "|");
+			if ((cat = category_for(cats, n_cats, p, l)))
+				cat->has_line = true;
+			p += l + (p[l] == '|');
+		}
+	}
+	/* TODO(h5): compare u->lang with the reply's language once the reply
+	 * has one; until then "@lang" lines are only counted. */
+	if (u->lang)
+		c->r->language_lines++;
+	if (benign) {
+		c->r->benign++;
+		if (!ok) {
+			c->r->false_alarms++;
+			say(c, "FALSE ALARM %s:%d: escalated as %s (rule %s): %s", name,
+				u->line, got, r->rule ? r->rule : "-", u->message);
+		}
+		return;
+	}
+	if (ok)
+		return;
+	c->r->utterance_failures++;
+	say(c, "%s %s:%d: expected %s/%s, got %s/%s (rule %s): %s",
+		escalation ? "MISS" : "FAIL", name, u->line, u->kind, u->expected,
+		hb_reply_kind_str(r->kind), got, r->rule ? r->rule : "-",
+		u->message);
+}
+
+/* Recall per red-flag category, and the categories that the rules and the
+ * set do not share: a rule no line tests, or a line no rule can catch. */
+static void report_categories(struct checker *c, struct category *cats,
+		size_t n_cats)
+{
+	if (!c->r->redflag_total)
+		return;
+	say(c, "%-24s %5s %6s %7s", "red-flag category", "lines", "caught",
+		"recall");
+	for (size_t i = 0; i < n_cats; i++) {
+		const struct category *cat = &cats[i];
+		const char *note = !cat->has_rule ? "  NO RULE" :
+			!cat->has_line ? "  NO TEST LINE" :
+			!cat->lines ? "  (only as a second category)" : "";
+		if (cat->lines)
+			say(c, "%-24s %5d %6d %6.1f%%%s", cat->name, cat->lines,
+				cat->caught, 100.0 * cat->caught / cat->lines, note);
+		else
+			say(c, "%-24s %5d %6s %7s%s", cat->name, 0, "-", "-", note);
+		c->r->categories += cat->lines > 0;
+		c->r->categories_missed += cat->caught < cat->lines;
+		c->r->categories_untested += cat->has_rule && !cat->has_line;
+		c->r->categories_unruled += cat->has_line && !cat->has_rule;
+	}
+	say(c, "red-flag categories: %d tested, %d below 100%% recall, %d with "
+		"rules but no test line, %d in the set with no rule",
+		c->r->categories, c->r->categories_missed,
+		c->r->categories_untested, c->r->categories_unruled);
+}
+
+static bool set_has_kind(const struct utterance *u, size_t n, const char *kind)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(u[i].kind, kind) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void run_utterances(struct checker *c, struct utterance *u, size_t n,
 		const char *name)
 {
 	const struct hb_engine *e = c->e;
 	struct tally *tallies = NULL;
-	size_t n_tallies = 0;
-	/* which patterns ever matched, to warn about dead ones */
+	struct category *cats = NULL;
+	size_t n_tallies = 0, n_cats = 0;
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		const char *cat = e->redflags[i].category;
+		struct category *k = category_for(&cats, &n_cats, cat, strlen(cat));
+		if (k)
+			k->has_rule = true;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct hb_reply r;
 		if (!hb_engine_reply(e, NULL, NULL, u[i].message,
 				strlen(u[i].message), 0, &r))
 			continue;
 		c->r->utterances++;
-		const char *got = got_label(&r);
-		bool kind_ok = strcmp(hb_reply_kind_str(r.kind), u[i].kind) == 0;
-		bool ok = kind_ok && strcmp(got, u[i].expected) == 0;
-		if (strcmp(u[i].kind, "escalation") == 0) {
-			c->r->redflag_total++;
-			if (r.kind == HB_REPLY_ESCALATION)
-				c->r->redflag_hits++;
-		}
-		struct tally *t = tally_for(&tallies, &n_tallies, u[i].kind,
-				u[i].expected);
-		if (t) {
-			if (ok)
-				t->hits++;
-			else
-				t->misses++;
-		}
-		if (!ok) {
-			c->r->utterance_failures++;
-			say(c, "FAIL %s:%d: expected %s/%s, got %s/%s (rule %s): %s",
-				name, u[i].line, u[i].kind, u[i].expected,
-				hb_reply_kind_str(r.kind), got, r.rule ? r.rule : "-",
-				u[i].message);
-		}
+		score_line(c, &u[i], &r, name, &tallies, &n_tallies, &cats,
+			&n_cats);
 		hb_reply_finish(&r);
 	}
 	say(c, "%-36s %5s %6s", "expected", "hits", "misses");
@@ -277,6 +419,8 @@ static void run_utterances(struct checker *c, struct utterance *u, size_t n,
 		say(c, "%-36s %5d %6d", tallies[i].label, tallies[i].hits,
 			tallies[i].misses);
 	free(tallies);
+	report_categories(c, cats, n_cats);
+	free(cats);
 
 	/* which patterns ever matched, to warn about dead ones: on the text
 	 * each kind of pattern really sees */
@@ -289,19 +433,30 @@ static void run_utterances(struct checker *c, struct utterance *u, size_t n,
 		if (an[k].md)
 			hb_classify_question(e, &an[k]);
 	}
+	/* only for the kinds of pattern the set sets out to exercise: a red-flag
+	 * set says nothing about intents that no line of it asks for */
+	bool tries_intents = set_has_kind(u, n, "answer");
+	bool tries_smalltalk = set_has_kind(u, n, "smalltalk");
+	bool tries_redflags = set_has_kind(u, n, "escalation");
 	for (size_t i = 0; an && md && i < e->n_intents + e->n_smalltalk + e->n_redflags; i++) {
 		const struct hb_patterns *ps;
 		const char *kind, *file;
 		bool raw = false;
 		if (i < e->n_intents) {
+			if (!tries_intents)
+				continue;
 			ps = &e->intents[i].patterns;
 			kind = "intent";
 			file = e->intents[i].file;
 		} else if (i < e->n_intents + e->n_smalltalk) {
+			if (!tries_smalltalk)
+				continue;
 			ps = &e->smalltalk[i - e->n_intents].patterns;
 			kind = "smalltalk";
 			file = e->smalltalk[i - e->n_intents].file;
 		} else {
+			if (!tries_redflags)
+				continue;
 			ps = &e->redflags[i - e->n_intents - e->n_smalltalk].patterns;
 			kind = "redflag";
 			file = e->redflags[i - e->n_intents - e->n_smalltalk].file;
@@ -366,6 +521,14 @@ bool hb_engine_check(const struct hb_engine *e, const char *utterances,
 		say(&c, "utterances: %d run, %d failed; red-flag recall %d/%d",
 			report->utterances, report->utterance_failures,
 			report->redflag_hits, report->redflag_total);
+		if (report->benign)
+			say(&c, "false alarms: %d/%d benign line(s) escalated (%.1f%%)",
+				report->false_alarms, report->benign,
+				100.0 * report->false_alarms / report->benign);
+		if (report->language_lines)
+			say(&c, "language: %d line(s) name the reply's language; not "
+				"checked yet (the reply does not say its language)",
+				report->language_lines);
 		free(u);
 		free(copy);
 	}

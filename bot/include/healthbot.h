@@ -161,14 +161,27 @@ HB_EXPORT void hb_conversations_destroy(struct hb_conversations *conv);
 HB_EXPORT void hb_conversations_forget(struct hb_conversations *conv, const char *id);
 HB_EXPORT size_t hb_conversations_count(const struct hb_conversations *conv);
 
-/* Engine self-check (healthbot check). Lines go to the callback. */
+/*
+ * Engine self-check (healthbot check). Lines go to the callback. It returns
+ * false on an error, a failed line or an escalation line not caught with
+ * one of its categories; false alarms (benign lines that escalated) and
+ * categories that the rules and the set do not share are counted for the
+ * caller to judge (the CLI's --max-false-alarms and --redflags).
+ */
 struct hb_check_report {
 	int errors;
 	int warnings;
 	int utterances;
 	int utterance_failures;
 	int redflag_total;
-	int redflag_hits;
+	int redflag_hits;        /* escalated with an expected category */
+	int benign;              /* lines that must not escalate */
+	int false_alarms;        /* benign lines that escalated */
+	int categories;          /* red-flag categories with a line */
+	int categories_missed;   /* of those, below 100% recall */
+	int categories_untested; /* categories of the rules with no line */
+	int categories_unruled;  /* categories of the set with no rule */
+	int language_lines;      /* lines that name the reply's language */
 };
 typedef void (*hb_check_print_fn)(void *data, const char *line);
 HB_EXPORT bool hb_engine_check(const struct hb_engine *engine, const char *utterances,

@@ -164,5 +164,47 @@ text = p.stdout.decode()
 check("check prints the per-intent table", "hits" in text and "misses" in text, text[-400:])
 check("check reports red-flag recall", "red-flag recall" in text, text[-400:])
 
+# check on red-flag sets (tests/redflags.tsv's format): per-category recall,
+# false alarms, "a|b" categories, "@es"; a set with misses must fail
+FIX = os.path.join(ROOT, "tests", "cli", "fixtures")
+p = run(["check", "--utterances", os.path.join(FIX, "check-fail.tsv")])
+text = p.stdout.decode()
+check("check fails on a set with a missed emergency", p.returncode == 1,
+      text[-800:])
+check("check lists the miss", "MISS " in text and "lovely sunny afternoon" in text,
+      text[-800:])
+check("check lists a wrong-category escalation as a miss",
+      "expected escalation/no-such-category, got escalation/" in text, text[-800:])
+check("check lists the false alarm",
+      "FALSE ALARM " in text and "check-fail.tsv:7:" in text, text[-800:])
+check("check prints recall per category",
+      any(l.startswith("chest-pain") and "50.0%" in l for l in text.splitlines()),
+      text[-800:])
+check("check prints the false-alarm rate",
+      "false alarms: 1/2 benign line(s) escalated (50.0%)" in text, text[-800:])
+check("check names a category the rules do not have",
+      any(l.startswith("no-such-category") and "NO RULE" in l
+          for l in text.splitlines()), text[-800:])
+check("check reads a|b and @es without a format error",
+      "error:" not in text, text[-800:])
+fa = os.path.join(FIX, "check-false-alarms.tsv")
+p = run(["check", "--utterances", fa])
+text = p.stdout.decode()
+check("check fails above 3% false alarms by default",
+      p.returncode == 1 and "false alarms above 3%" in text, text[-600:])
+p = run(["check", "--utterances", fa, "--max-false-alarms", "10"])
+check("check passes at --max-false-alarms 10 with 1 of 10",
+      p.returncode == 0, p.stdout.decode()[-600:])
+p = run(["check", "--redflags", fa, "--max-false-alarms", "10"])
+text = p.stdout.decode()
+check("check --redflags fails when rule categories have no test line",
+      p.returncode == 1 and "NO TEST LINE" in text
+      and "does not cover" in text, text[-600:])
+for bad in (["--max-false-alarms", "x"], ["--max-false-alarms", "101"],
+            ["--utterances", fa, "--redflags", fa]):
+    p = run(["check"] + bad)
+    args = " ".join(os.path.basename(a) for a in bad)
+    check(f"check {args} is a usage error", p.returncode == 2, p.stderr.decode())
+
 print(f"{count - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
