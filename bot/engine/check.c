@@ -170,6 +170,12 @@ static size_t parse_utterances(char *data, size_t len, struct utterance **out,
 			say(c, "error: %s:%d: \"@\" names no language", name, line);
 			continue;
 		}
+		const char *x = t1 + 1;
+		if (!*x || *x == '|' || x[strlen(x) - 1] == '|' || strstr(x, "||")) {
+			c->r->errors++;
+			say(c, "error: %s:%d: EXPECTED has an empty id", name, line);
+			continue;
+		}
 		struct utterance *u = hb_grow(list, n, sizeof(*u));
 		if (!u)
 			break;
