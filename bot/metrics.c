@@ -1,9 +1,9 @@
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "healthbot.h"
 #include "log.h"
 #include "metrics.h"
@@ -212,94 +212,57 @@ double hb_metric_get(const struct hb_metric *f, const char *const *values)
 
 /* ---- rendering ---- */
 
-struct out {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	if (o->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(o->data + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t cap = (o->cap + (size_t)n + 1) * 2;
-		char *grown = realloc(o->data, cap);
-		if (!grown) {
-			o->oom = true;
-			return;
-		}
-		o->data = grown;
-		o->cap = cap;
-	}
-}
-
 /* A label value: backslash, double quote and line feed escaped. */
-static void put_value(struct out *o, const char *v)
+static void put_value(struct hb_buf *o, const char *v)
 {
 	for (; *v; v++) {
 		if (*v == '\\')
-			put(o, "\\\\");
+			hb_buf_puts(o, "\\\\");
 		else if (*v == '"')
-			put(o, "\\\"");
+			hb_buf_puts(o, "\\\"");
 		else if (*v == '\n')
-			put(o, "\\n");
+			hb_buf_puts(o, "\\n");
 		else
-			put(o, "%c", *v);
+			hb_buf_putc(o, *v);
 	}
 }
 
 /* {a="x",b="y"} with an extra le="..." for buckets; nothing when empty. */
-static void put_labels(struct out *o, const struct hb_metric *f,
+static void put_labels(struct hb_buf *o, const struct hb_metric *f,
 		const struct series *s, const char *le)
 {
 	if (!f->n_labels && !le)
 		return;
-	put(o, "{");
+	hb_buf_puts(o, "{");
 	for (size_t i = 0; i < f->n_labels; i++) {
-		put(o, "%s%s=\"", i ? "," : "", f->labels[i]);
+		hb_buf_printf(o, "%s%s=\"", i ? "," : "", f->labels[i]);
 		put_value(o, s->values[i]);
-		put(o, "\"");
+		hb_buf_puts(o, "\"");
 	}
 	if (le)
-		put(o, "%sle=\"%s\"", f->n_labels ? "," : "", le);
-	put(o, "}");
+		hb_buf_printf(o, "%sle=\"%s\"", f->n_labels ? "," : "", le);
+	hb_buf_puts(o, "}");
 }
 
-static void put_number(struct out *o, double v)
+static void put_number(struct hb_buf *o, double v)
 {
 	if (isinf(v))
-		put(o, v > 0 ? "+Inf" : "-Inf");
+		hb_buf_puts(o, v > 0 ? "+Inf" : "-Inf");
 	else if (isnan(v))
-		put(o, "NaN");
+		hb_buf_puts(o, "NaN");
 	else
-		put(o, "%.15g", v);
+		hb_buf_printf(o, "%.15g", v);
 }
 
-static void put_series(struct out *o, const struct hb_metric *f,
+static void put_series(struct hb_buf *o, const struct hb_metric *f,
 		const struct series *s)
 {
 	if (f->type != HB_METRIC_HISTOGRAM) {
-		put(o, "%s", f->name);
+		hb_buf_puts(o, f->name);
 		put_labels(o, f, s, NULL);
-		put(o, " ");
+		hb_buf_puts(o, " ");
 		put_number(o, s->value);
-		put(o, "\n");
+		hb_buf_puts(o, "\n");
 		return;
 	}
 	unsigned long long cumulative = 0;
@@ -307,19 +270,19 @@ static void put_series(struct out *o, const struct hb_metric *f,
 	for (size_t i = 0; i < f->n_bounds; i++) {
 		cumulative += s->buckets[i];
 		snprintf(le, sizeof(le), "%g", f->bounds[i]);
-		put(o, "%s_bucket", f->name);
+		hb_buf_printf(o, "%s_bucket", f->name);
 		put_labels(o, f, s, le);
-		put(o, " %llu\n", cumulative);
+		hb_buf_printf(o, " %llu\n", cumulative);
 	}
-	put(o, "%s_bucket", f->name);
+	hb_buf_printf(o, "%s_bucket", f->name);
 	put_labels(o, f, s, "+Inf");
-	put(o, " %llu\n%s_sum", s->count, f->name);
+	hb_buf_printf(o, " %llu\n%s_sum", s->count, f->name);
 	put_labels(o, f, s, NULL);
-	put(o, " ");
+	hb_buf_puts(o, " ");
 	put_number(o, s->value);
-	put(o, "\n%s_count", f->name);
+	hb_buf_printf(o, "\n%s_count", f->name);
 	put_labels(o, f, s, NULL);
-	put(o, " %llu\n", s->count);
+	hb_buf_printf(o, " %llu\n", s->count);
 }
 
 char *hb_metrics_render(const struct hb_metrics *m, size_t *len)
@@ -329,18 +292,14 @@ char *hb_metrics_render(const struct hb_metrics *m, size_t *len)
 		[HB_METRIC_GAUGE] = "gauge",
 		[HB_METRIC_HISTOGRAM] = "histogram",
 	};
-	struct out o = { .data = malloc(4096), .cap = 4096 };
-	if (!o.data) {
-		hb_log(HB_LOG_ERROR, "metrics", "error=\"out of memory\"");
-		return NULL;
-	}
-	o.data[0] = '\0';
+	struct hb_buf o;
+	hb_buf_init(&o);
 	for (const struct hb_metric *f = m ? m->head : NULL; f; f = f->next) {
-		put(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-			types[f->type]);
+		hb_buf_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
+			f->name, types[f->type]);
 		/* an unlabelled counter or gauge exists from the start */
 		if (!f->n_labels && !f->n_series && f->type != HB_METRIC_HISTOGRAM) {
-			put(&o, "%s 0\n", f->name);
+			hb_buf_printf(&o, "%s 0\n", f->name);
 			continue;
 		}
 		for (size_t i = 0; i < f->n_series; i++)
@@ -348,14 +307,15 @@ char *hb_metrics_render(const struct hb_metrics *m, size_t *len)
 		if (f->other)
 			put_series(&o, f, f->other);
 	}
-	if (o.oom) {
-		free(o.data);
+	size_t n = o.len;
+	char *text = hb_buf_steal(&o);
+	if (!text) {
 		hb_log(HB_LOG_ERROR, "metrics", "error=\"out of memory\"");
 		return NULL;
 	}
 	if (len)
-		*len = o.len;
-	return o.data;
+		*len = n;
+	return text;
 }
 
 /* ---- the bot's own metrics ---- */
