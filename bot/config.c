@@ -7,26 +7,10 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "json.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 
-
-/* cJSON's require_null_terminated counts the length-bounded buffer's end as
- * garbage, so trailing data is checked here instead. */
-static cJSON *parse_json(const char *data, size_t size, const char **end)
-{
-	cJSON *root = cJSON_ParseWithLengthOpts(data, size, end, 0);
-	const char *p = *end;
-	while (root && p < data + size && (*p == ' ' || *p == '\t' ||
-			*p == '\n' || *p == '\r'))
-		p++;
-	if (root && p != data + size) {
-		cJSON_Delete(root);
-		*end = p;
-		return NULL;
-	}
-	return root;
-}
 
 void hb_config_error(const char *section, const char *key, const char *fmt,
 		...)
@@ -218,24 +202,15 @@ struct hb_config *hb_config_create(const char *path)
 		hb_log(HB_LOG_ERROR, "config", "error=\"too large\"");
 		goto fail;
 	}
-	const char *end = NULL;
-	c->root = parse_json(data, n, &end);
+	struct hb_json_error jerr;
+	c->root = hb_json_parse(data, n, &jerr);
 	if (!c->root) {
-		int line = 1, col = 1;
-		for (const char *p = data; end && p < end; p++) {
-			if (*p == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		char q[600];
-		fprintf(stderr, "healthbot: config %s:%d:%d: invalid JSON\n", path,
-			line, col);
-		hb_log(HB_LOG_ERROR, "config", "file=%s line=%d column=%d "
-			"error=\"invalid JSON\"", hb_log_quote(path, q, sizeof(q)),
-			line, col);
+		char q[600], m[100];
+		fprintf(stderr, "healthbot: config %s:%d:%d: %s\n", path, jerr.line,
+			jerr.column, jerr.message);
+		hb_log(HB_LOG_ERROR, "config", "file=%s line=%d column=%d error=%s",
+			hb_log_quote(path, q, sizeof(q)), jerr.line, jerr.column,
+			hb_log_quote(jerr.message, m, sizeof(m)));
 		goto fail;
 	}
 	if (!hb_config_check_keys(c->root, "", keys) ||

@@ -1,10 +1,11 @@
 #include <cjson/cJSON.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "healthbot.h"
+#include "json.h"
 #include "proto.h"
+#include "utf8.h"
 
 static const struct {
 	const char *code;
@@ -29,45 +30,6 @@ static const struct {
 		"Something went wrong on our side. Please try again." },
 };
 
-bool hb_proto_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false; /* continuation byte, overlong lead, or > U+10FFFF */
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates and the top of the range */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-				(cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* Ids are echoed into frames and compared, never shown or logged. */
 static bool read_id(const cJSON *root, const char *key, char *out)
 {
@@ -89,36 +51,6 @@ static bool read_id(const cJSON *root, const char *key, char *out)
 	return true;
 }
 
-/*
- * cJSON decodes the escape \u0000 to a NUL, which ends its C strings: "I
- * can't\u0000breathe" would be read as "I can't". A copy of buf with each
- * such escape made \u0020 (the engine reads a NUL as a space too), or NULL
- * when there is none (or no memory: *nomem).
- */
-static char *nul_escapes_to_spaces(const char *buf, size_t len, bool *nomem)
-{
-	char *copy = NULL;
-	*nomem = false;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\\')
-			continue;
-		if (buf[i + 1] == 'u' && len - i >= 6 &&
-				memcmp(buf + i + 2, "0000", 4) == 0) {
-			if (!copy) {
-				copy = malloc(len);
-				if (!copy) {
-					*nomem = true;
-					return NULL;
-				}
-				memcpy(copy, buf, len);
-			}
-			copy[i + 4] = '2';
-		}
-		i++; /* the escaped character: "\\u0000" is no NUL */
-	}
-	return copy;
-}
-
 enum hb_proto_status hb_proto_parse(const char *buf, size_t len,
 		bool with_conversation, struct hb_proto_msg *out)
 {
@@ -130,27 +62,18 @@ enum hb_proto_status hb_proto_parse(const char *buf, size_t len,
 		{ "open", HB_PROTO_OPEN },
 		{ "close", HB_PROTO_CLOSE },
 	};
-	const char *end = NULL;
+	struct hb_json_error err;
 	memset(out, 0, sizeof(*out));
 	out->type = HB_PROTO_UNKNOWN;
-	if (!hb_proto_utf8_valid(buf, len))
+	if (!hb_utf8_valid(buf, len))
 		return HB_PROTO_INVALID_UTF8;
-	bool nomem;
-	char *unnul = nul_escapes_to_spaces(buf, len, &nomem);
-	if (nomem)
-		return HB_PROTO_INTERNAL;
-	const char *json = unnul ? unnul : buf;
-	/* network bytes are not NUL-terminated: parse with an explicit length */
-	out->root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-	if (end)
-		end = buf + (end - json);
-	free(unnul);
+	/* network bytes are not NUL-terminated: the parse takes a length, and
+	 * reads an escaped NUL as a space ("I can't\u0000breathe" must reach
+	 * the engine whole) */
+	out->root = hb_json_parse(buf, len, &err);
 	if (!out->root)
-		return HB_PROTO_INVALID_JSON;
-	for (; end && end < buf + len; end++) {
-		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
-			return HB_PROTO_INVALID_JSON;
-	}
+		return strcmp(err.message, "out of memory") == 0 ?
+			HB_PROTO_INTERNAL : HB_PROTO_INVALID_JSON;
 	if (!cJSON_IsObject(out->root))
 		return HB_PROTO_BAD_REQUEST;
 	/* read the ids first so even a rejected frame's error can name them */
@@ -177,7 +100,7 @@ enum hb_proto_status hb_proto_parse(const char *buf, size_t len,
 	out->text = text->valuestring;
 	out->text_len = strlen(text->valuestring);
 	/* \u escapes can decode to text the frame check never saw */
-	if (!hb_proto_utf8_valid(out->text, out->text_len))
+	if (!hb_utf8_valid(out->text, out->text_len))
 		return HB_PROTO_INVALID_UTF8;
 	size_t blank = 0;
 	while (blank < out->text_len && strchr(" \t\r\n", out->text[blank]))

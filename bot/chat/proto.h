@@ -45,8 +45,6 @@ struct hb_proto_msg {
 	struct cJSON *root;
 };
 
-bool hb_proto_utf8_valid(const char *s, size_t len);
-
 /*
  * Parses one frame. On failure, out->id still holds the message id when
  * one could be read, so the error frame can name it. Release out with

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chat/proto.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data[0] & 1, &m);
 	if (st == HB_PROTO_OK && m.type == HB_PROTO_MESSAGE) {
 		/* what reaches the engine is valid UTF-8 of the stated length */
-		if (!hb_proto_utf8_valid(m.text, m.text_len) ||
+		if (!hb_utf8_valid(m.text, m.text_len) ||
 				strlen(m.text) != m.text_len)
 			abort();
 	}

@@ -12,10 +12,11 @@
 
 #include "healthbot.h"
 #include "chat/proto.h"
+#include "utf8.h"
 
 static bool valid(const char *s)
 {
-	return hb_proto_utf8_valid(s, strlen(s));
+	return hb_utf8_valid(s, strlen(s));
 }
 
 static void test_utf8(void **state)
@@ -36,7 +37,7 @@ static void test_utf8(void **state)
 	assert_false(valid("\xff\xfe"));
 	assert_false(valid("ok\xc3\x28"));           /* bad continuation */
 	/* embedded NUL is valid UTF-8; JSON parsing rejects it */
-	assert_true(hb_proto_utf8_valid("a\0b", 3));
+	assert_true(hb_utf8_valid("a\0b", 3));
 }
 
 static enum hb_proto_status parse(const char *s, bool relay,
