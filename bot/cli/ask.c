@@ -39,6 +39,7 @@ static void print_json(const struct hb_reply *r, bool explain)
 	add_str(o, "section", r->section);
 	add_str(o, "rule", r->rule);
 	add_str(o, "category", r->category);
+	add_str(o, "lang", r->lang ? r->lang : "en");
 	add_str(o, "text", r->text);
 	add_str(o, "html", r->html);
 	if (r->source.title) {

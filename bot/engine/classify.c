@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "negation.h"
 #include "text.h"
 
 void hb_analysis_init(struct hb_analysis *an)
@@ -64,34 +65,39 @@ static bool may_match(const struct hb_analysis *an, const struct hb_pattern *p)
 	return an->no_prefilter || hb_prefilter_test(an->bits, p->slot);
 }
 
-bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
+/* Red flags on one text (the message, or its typo-corrected copy), for
+ * the severities not yet found. Every match of a pattern is weighed
+ * against negation and history, not only the first. */
+static void run_redflags(const struct hb_engine *e, struct hb_analysis *an,
+		const char *text, size_t len, bool second)
 {
-	const char *text = an->norm.data ? an->norm.data : "";
-	size_t len = an->norm.len;
-	hb_prefilter_scan(e->prefilter, text, len, an->bits);
-	an->norm_scanned = true;
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
 		bool crisis = rf->severity == HB_SEVERITY_CRISIS;
-		/* an emergency rule outranks an "urgent" one whatever the
-		 * file order */
-		bool outranks = !crisis && an->emergency &&
-			an->emergency->severity < rf->severity;
 		/* rule order decides the category: only the first of each
-		 * severity counts, unless every match is wanted */
-		if (!an->explain && (crisis ? an->crisis : an->emergency) && !outranks)
+		 * severity counts, unless every match is wanted; an emergency
+		 * rule beats an urgent one whatever the order */
+		const struct hb_redflag *have = crisis ? an->crisis : an->emergency;
+		bool settled = have && (crisis || have->severity >= rf->severity);
+		if (!an->explain && settled)
 			continue;
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
-			if (!may_match(an, p) || !hb_pattern_matches(e, p, text, len, an->md))
+			if (!may_match(an, p) || !hb_negation_match(e, p, rf->severity,
+					text, len, an->md))
 				continue;
-			add_candidate(an, "redflag", rf->id, p->source, p->weight);
+			if (!second || !settled)
+				add_candidate(an, second ? "redflag-typo" : "redflag",
+					rf->id, p->source, p->weight);
 			if (crisis && !an->crisis) {
 				an->crisis = rf;
 				an->crisis_pattern = p;
-			} else if (!crisis && (!an->emergency || outranks)) {
+				an->typo = second;
+			} else if (!crisis && (!an->emergency ||
+					an->emergency->severity < rf->severity)) {
 				an->emergency = rf;
 				an->emergency_pattern = p;
+				an->typo = second;
 			}
 			if (!an->explain)
 				break;
@@ -99,6 +105,29 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 		if (an->crisis && an->emergency && !an->explain &&
 				an->emergency->severity == HB_SEVERITY_EMERGENCY)
 			break;
+	}
+}
+
+bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
+{
+	const char *text = an->norm.data ? an->norm.data : "";
+	size_t len = an->norm.len;
+	hb_typo_scan(e, text, len, &an->words_seen);
+	hb_prefilter_scan(e->prefilter, text, len, an->bits);
+	an->norm_scanned = true;
+	run_redflags(e, an, text, len, false);
+	/* misspelt danger words ("chset pain", "cant breth"): the red flags
+	 * again on a corrected copy, which the prefilter scans as it would
+	 * any message */
+	if (an->words_seen.n_unknown && (an->explain || !an->crisis || !an->emergency)) {
+		struct hb_buf fixed;
+		hb_buf_init(&fixed);
+		if (hb_typo_correct(e, text, len, &an->words_seen, &fixed)) {
+			hb_prefilter_scan(e->prefilter, fixed.data, fixed.len, an->bits);
+			an->norm_scanned = false;
+			run_redflags(e, an, fixed.data, fixed.len, true);
+		}
+		hb_buf_finish(&fixed);
 	}
 	return an->emergency || an->crisis;
 }

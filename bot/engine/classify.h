@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "library.h"
+#include "typo.h"
 
 #define HB_MAX_WORDS 1024
 
@@ -20,6 +21,10 @@ struct hb_analysis {
 	 * reply must then carry both */
 	const struct hb_redflag *emergency, *crisis;
 	const struct hb_pattern *emergency_pattern, *crisis_pattern;
+	/* language votes and unknown words (typo.h); typo: a red flag
+	 * matched only once typos of red-flag words were corrected */
+	struct hb_wordscan words_seen;
+	bool typo;
 
 	const struct hb_intent *intent;
 	const struct hb_pattern *intent_pattern;

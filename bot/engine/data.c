@@ -10,8 +10,11 @@
 #include "buf.h"
 #include "data.h"
 #include "json.h"
+#include "lang.h"
 #include "library.h"
+#include "negation.h"
 #include "text.h"
+#include "typo.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -83,6 +86,12 @@ static bool load_file(struct hb_loader *ld)
 		} else if (strcmp(it->string, "terms") == 0 ||
 				strcmp(it->string, "lang") == 0) {
 			continue; /* read by the first pass and file_lang() */
+		} else if (strcmp(it->string, "negation") == 0) {
+			done = hb_negation_load(ld, it);
+		} else if (strcmp(it->string, "languages") == 0) {
+			done = hb_lang_load(ld, it);
+		} else if (strcmp(it->string, "typos") == 0) {
+			done = hb_typo_load(ld, it);
 		} else if (!is_list) {
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				strcmp(it->string, "intents") && strcmp(it->string, "redflags") &&
@@ -242,6 +251,8 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 		goto out;
 	if (e->locale && !load_locale(e, dir, err))
 		goto out;
+	if (!hb_lang_load_wording(e, dir, err))
+		goto out;
 	/* "urgent" red flags came later: a library without their wording
 	 * escalates them as emergencies (too much rather than too little) */
 	if (!e->wording[HB_WORD_ESCALATION_URGENT] &&
@@ -340,6 +351,9 @@ void hb_data_finish(struct hb_engine *e)
 	}
 	free(e->lexicon);
 	hb_prefilter_destroy(e->prefilter);
+	hb_negation_destroy(e->negation);
+	hb_lang_destroy(e->langs);
+	hb_typo_destroy(e->typo);
 	hb_terms_destroy(e->terms);
 	pcre2_match_context_free(e->match_ctx);
 	hb_strset_finish(&e->vocabulary);

@@ -12,6 +12,7 @@
 #include "library.h"
 #include "reply.h"
 #include "text.h"
+#include "typo.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -216,7 +217,8 @@ static bool build_index(struct hb_engine *e)
 		w->everyday = true;
 	}
 	hb_strset_finish(&e->vocabulary);
-	return !ctx.oom && hb_typos_build(&e->typos, &e->words);
+	return !ctx.oom && hb_typos_build(&e->typos, &e->words) &&
+		hb_typo_build(e);
 }
 
 struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,

@@ -11,6 +11,10 @@
 #include "prefilter.h"
 #include "terms.h"
 
+struct hb_negation;
+struct hb_langs;
+struct hb_typo;
+
 enum hb_block_type {
 	HB_BLOCK_PARAGRAPH,
 	HB_BLOCK_LIST,
@@ -196,6 +200,9 @@ struct hb_engine {
 	 * intents need a word the message does not have. */
 	struct hb_prefilter *prefilter;
 	struct hb_terms *terms;        /* {NAME} term classes (terms.h) */
+	struct hb_negation *negation;  /* negation/history cues (negation.h); may be NULL */
+	struct hb_langs *langs;        /* reply languages (lang.h); may be NULL */
+	struct hb_typo *typo;          /* red-flag typos, message words (typo.h) */
 	pcre2_match_context *match_ctx;
 	struct hb_strset vocabulary;   /* everyday words, stemmed (load only) */
 	struct hb_wordmap words;

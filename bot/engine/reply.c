@@ -6,6 +6,7 @@
 
 #include "classify.h"
 #include "convo.h"
+#include "lang.h"
 #include "library.h"
 #include "reply.h"
 #include "text.h"
@@ -194,17 +195,24 @@ static bool reply_escalation(const struct hb_engine *e,
 	out->category = rf->category;
 	out->intent = rf->id;
 	out->rule = (an->crisis ? an->crisis_pattern : an->emergency_pattern)->id;
+	/* Spanish wording for a Spanish rule or a Spanish message (lang.h) */
+	int lang = hb_lang_choose(e, an->words_seen.votes,
+			an->crisis && an->crisis->lang ? an->crisis->lang :
+			an->emergency ? an->emergency->lang : NULL);
+	const char *note = hb_lang_library_note(e, lang);
+	out->lang = hb_lang_code(e, lang);
 	if (an->emergency)
-		wording(e, NULL, NULL, e->wording[an->emergency->severity ==
-				HB_SEVERITY_URGENT ? HB_WORD_ESCALATION_URGENT :
-				HB_WORD_ESCALATION_EMERGENCY], &text, &html);
+		wording(e, NULL, NULL, hb_lang_wording(e, lang,
+				an->emergency->severity == HB_SEVERITY_URGENT ?
+				HB_WORD_ESCALATION_URGENT : HB_WORD_ESCALATION_EMERGENCY),
+			&text, &html);
 	if (an->emergency && an->crisis) {
 		hb_buf_puts(&text, "\n");
 		hb_buf_putc(&html, '\n');
 	}
 	if (an->crisis)
-		wording(e, NULL, NULL, e->wording[HB_WORD_ESCALATION_CRISIS],
-			&text, &html);
+		wording(e, NULL, NULL, hb_lang_wording(e, lang,
+				HB_WORD_ESCALATION_CRISIS), &text, &html);
 	/* the article's own "seek care right away" text, when it has one */
 	rf = an->emergency;
 	for (size_t i = 0; rf && rf->passages && i < e->n_articles; i++) {
@@ -214,6 +222,12 @@ static bool reply_escalation(const struct hb_engine *e,
 			continue;
 		hb_buf_puts(&text, "\n\n");
 		hb_buf_putc(&html, '\n');
+		if (note) {
+			/* the article's words stay English, and say so */
+			wording(e, NULL, NULL, note, &text, &html);
+			hb_buf_puts(&text, "\n\n");
+			hb_buf_putc(&html, '\n');
+		}
 		hb_reply_passage(e, a, p->section, p->blocks, p->n_blocks, &text, &html);
 		out->article = a->id;
 		out->section = p->section->heading;
@@ -346,6 +360,10 @@ save:
 done:
 	out->n_candidates = an.n_candidates;
 	memcpy(out->candidates, an.candidates, sizeof(an.candidates));
+	/* a Spanish message gets Spanish service wording (lang.h) */
+	if (ok && out->kind != HB_REPLY_ESCALATION)
+		ok = hb_lang_finish_reply(e, hb_lang_choose(e, an.words_seen.votes,
+				NULL), out);
 	if (!ok) {
 		hb_reply_finish(out);
 		goto oom;

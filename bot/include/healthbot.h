@@ -99,6 +99,12 @@ struct hb_reply {
 	const char *section;  /* section heading; NULL when none */
 	const char *rule;     /* red-flag rule, intent pattern or fallback reason */
 	const char *category; /* red-flag category for escalations, else NULL */
+	/* Language of the reply's service wording: "en", or "es" when the
+	 * red flag that fired is a Spanish rule or the message reads as
+	 * Spanish (article text is never translated: a Spanish question gets
+	 * the English passage under a Spanish line saying so). Set by
+	 * hb_engine_reply(); NULL (English) from greeting and section. */
+	const char *lang;
 	struct hb_source source; /* all NULL unless an article is quoted */
 	char *text;
 	char *html;

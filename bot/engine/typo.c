@@ -1,0 +1,550 @@
+/* Typos of red-flag words (typo.h), and the per-message word pass. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "text.h"
+#include "typo.h"
+#include "util.h"
+
+#define MIN_LEN 4
+#define MAX_LEN 32
+
+#define F_KNOWN 1u
+#define F_ENGLISH 2u
+#define F_LANG(i) (4u << (i))
+
+struct vocab {
+	char *word;
+	size_t len;
+	bool prefix; /* written "word\w*" or "word(…)": the word may go on */
+};
+
+struct hb_typo {
+	char **not_typos;
+	size_t n_not_typos;
+	/* surface word -> F_* flags, open addressing */
+	struct slot { char *word; uint32_t flags; } *table;
+	size_t cap, count;
+	struct vocab *vocab;
+	size_t n_vocab;
+	const char **vocab_words;
+	/* single-deletion keys of the vocabulary (SymSpell) */
+	struct dkey { char *key; uint32_t vocab, next; } *keys;
+	size_t n_keys, cap_keys;
+	uint32_t *heads;
+	size_t hcap;
+};
+
+static uint32_t hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool eq(const char *slot, const char *s, size_t len)
+{
+	return strncmp(slot, s, len) == 0 && slot[len] == '\0';
+}
+
+static struct slot *table_slot(const struct hb_typo *t, const char *w,
+		size_t len)
+{
+	size_t mask = t->cap - 1;
+	for (size_t i = hash(w, len) & mask;; i = (i + 1) & mask) {
+		if (!t->table[i].word || eq(t->table[i].word, w, len))
+			return &t->table[i];
+	}
+}
+
+static bool table_add(struct hb_typo *t, const char *w, size_t len,
+		uint32_t flags)
+{
+	if ((t->count + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct slot *old = t->table;
+		size_t old_cap = t->cap;
+		if (!(t->table = calloc(cap, sizeof(*t->table)))) {
+			t->table = old;
+			return false;
+		}
+		t->cap = cap;
+		for (size_t i = 0; i < old_cap; i++) {
+			if (old[i].word)
+				*table_slot(t, old[i].word, strlen(old[i].word)) = old[i];
+		}
+		free(old);
+	}
+	struct slot *s = table_slot(t, w, len);
+	if (!s->word) {
+		if (!(s->word = hb_memdup(w, len)))
+			return false;
+		t->count++;
+	}
+	s->flags |= flags;
+	return true;
+}
+
+static uint32_t table_flags(const struct hb_typo *t, const char *w, size_t len)
+{
+	if (!t->cap)
+		return 0;
+	const struct slot *s = table_slot(t, w, len);
+	return s->word ? s->flags : 0;
+}
+
+static struct hb_typo *get_typo(struct hb_engine *e)
+{
+	if (!e->typo)
+		e->typo = calloc(1, sizeof(*e->typo));
+	return e->typo;
+}
+
+bool hb_typo_load(struct hb_loader *ld, const cJSON *obj)
+{
+	struct hb_typo *t = get_typo(ld->engine);
+	const cJSON *it;
+	if (!t) {
+		hb_error_set(ld->err, ld->file, "typos", 0, 0, "out of memory");
+		return false;
+	}
+	if (!cJSON_IsObject(obj)) {
+		hb_error_set(ld->err, ld->file, "typos", 0, 0, "must be an object");
+		return false;
+	}
+	cJSON_ArrayForEach(it, obj) {
+		if (strcmp(it->string, "description") == 0)
+			continue;
+		if (strcmp(it->string, "not_typos") != 0 || !cJSON_IsArray(it)) {
+			hb_error_set(ld->err, ld->file, "typos", 0, 0,
+				"\"typos\" holds \"not_typos\": [words] (and a \"description\")");
+			return false;
+		}
+		const cJSON *w;
+		cJSON_ArrayForEach(w, it) {
+			char **n = realloc(t->not_typos, (t->n_not_typos + 1) * sizeof(*n));
+			if (!n) {
+				hb_error_set(ld->err, ld->file, "typos", 0, 0, "out of memory");
+				return false;
+			}
+			t->not_typos = n;
+			if (!cJSON_IsString(w) || strlen(w->valuestring) < 1 ||
+					strspn(w->valuestring, "abcdefghijklmnopqrstuvwxyz") !=
+					strlen(w->valuestring)) {
+				hb_error_set(ld->err, ld->file, "typos.not_typos", 0, 0,
+					"item %zu: words are lower-case a-z", t->n_not_typos + 1);
+				return false;
+			}
+			if (!(n[t->n_not_typos] = strdup(w->valuestring))) {
+				hb_error_set(ld->err, ld->file, "typos", 0, 0, "out of memory");
+				return false;
+			}
+			t->n_not_typos++;
+		}
+	}
+	return true;
+}
+
+static bool key_add(struct hb_typo *t, const char *key, size_t len,
+		uint32_t vocab)
+{
+	uint32_t h = hash(key, len) & (uint32_t)(t->hcap - 1);
+	for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
+		if (t->keys[i - 1].vocab == vocab && eq(t->keys[i - 1].key, key, len))
+			return true;
+	}
+	if (t->n_keys == t->cap_keys) {
+		size_t cap = t->cap_keys ? t->cap_keys * 2 : 1024;
+		struct dkey *k = realloc(t->keys, cap * sizeof(*k));
+		if (!k)
+			return false;
+		t->keys = k;
+		t->cap_keys = cap;
+	}
+	struct dkey *k = &t->keys[t->n_keys];
+	if (!(k->key = hb_memdup(key, len)))
+		return false;
+	k->vocab = vocab;
+	k->next = t->heads[h];
+	t->heads[h] = (uint32_t)++t->n_keys;
+	return true;
+}
+
+static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix)
+{
+	if (len < MIN_LEN || len > MAX_LEN)
+		return true;
+	for (size_t i = 0; i < t->n_vocab; i++) {
+		if (t->vocab[i].len == len && memcmp(t->vocab[i].word, w, len) == 0) {
+			t->vocab[i].prefix |= prefix;
+			return true;
+		}
+	}
+	struct vocab *v = realloc(t->vocab, (t->n_vocab + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	t->vocab = v;
+	v = &t->vocab[t->n_vocab];
+	if (!(v->word = hb_memdup(w, len)))
+		return false;
+	v->len = len;
+	v->prefix = prefix;
+	t->n_vocab++;
+	return true;
+}
+
+static bool is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * The literal words of a pattern: runs of letters outside escapes,
+ * classes and quantifiers. "breathe?" gives "breath" and "breathe";
+ * "sever\w*" and "bleed(?:ing)" give prefixes. Words of lookarounds come
+ * too; a correction toward one only makes a text that does not match.
+ */
+static bool pattern_words(struct hb_typo *t, const char *src)
+{
+	size_t i = 0, n = strlen(src);
+	while (i < n) {
+		char c = src[i];
+		if (c == '\\') {
+			i += 2;
+			if (i <= n && (src[i - 1] == 'p' || src[i - 1] == 'P' ||
+					src[i - 1] == 'x') && i < n && src[i] == '{') {
+				while (i < n && src[i] != '}')
+					i++;
+			}
+			continue;
+		}
+		if (c == '[') {
+			for (i++; i < n && src[i] != ']'; i++) {
+				if (src[i] == '\\')
+					i++;
+			}
+			i++;
+			continue;
+		}
+		if (c == '{') {
+			while (i < n && src[i] != '}')
+				i++;
+			continue;
+		}
+		if (c == '(' && i + 1 < n && src[i + 1] == '?') {
+			/* (?:  (?=  (?!  (?<=  (?<!  (?i)  (?<name> */
+			i += 2;
+			if (i < n && src[i] == '<' && i + 1 < n && is_letter(src[i + 1])) {
+				while (i < n && src[i] != '>')
+					i++;
+			}
+			while (i < n && is_letter(src[i]))
+				i++;
+			continue;
+		}
+		if (!is_letter(c)) {
+			i++;
+			continue;
+		}
+		char w[MAX_LEN + 2];
+		size_t len = 0, start = i;
+		while (i < n && is_letter(src[i])) {
+			if (len <= MAX_LEN)
+				w[len] = (char)(src[i] | 0x20);
+			len++;
+			i++;
+		}
+		if (len > MAX_LEN)
+			continue;
+		const char *next = src + i;
+		bool optional = *next == '?' || *next == '*' || strncmp(next, "{0", 2) == 0;
+		bool prefix = strncmp(next, "\\w", 2) == 0 || *next == '(' || *next == '[';
+		(void)start;
+		if (optional) {
+			if (!vocab_add(t, w, len - 1, false))
+				return false;
+		}
+		if (!vocab_add(t, w, len, prefix))
+			return false;
+	}
+	return true;
+}
+
+static bool add_words(struct hb_typo *t, char **words, size_t n, uint32_t flags)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!table_add(t, words[i], strlen(words[i]), flags))
+			return false;
+	}
+	return true;
+}
+
+bool hb_typo_build(struct hb_engine *e)
+{
+	struct hb_typo *t = get_typo(e);
+	if (!t)
+		return false;
+	for (size_t i = 0; i < e->n_redflags; i++) {
+		const struct hb_patterns *ps = &e->redflags[i].patterns;
+		for (size_t j = 0; j < ps->n; j++) {
+			if (!pattern_words(t, ps->items[j].source))
+				return false;
+		}
+	}
+	if (!(t->vocab_words = calloc(t->n_vocab + 1, sizeof(*t->vocab_words))))
+		return false;
+	t->hcap = 64;
+	while (t->hcap < t->n_vocab * 8)
+		t->hcap *= 2;
+	if (!(t->heads = calloc(t->hcap, sizeof(*t->heads))))
+		return false;
+	for (size_t i = 0; i < t->n_vocab; i++) {
+		const struct vocab *v = &t->vocab[i];
+		char buf[MAX_LEN + 1];
+		t->vocab_words[i] = v->word;
+		if (!table_add(t, v->word, v->len, F_KNOWN) ||
+				!key_add(t, v->word, v->len, (uint32_t)i))
+			return false;
+		for (size_t k = 0; k < v->len; k++) {
+			memcpy(buf, v->word, k);
+			memcpy(buf + k, v->word + k + 1, v->len - k - 1);
+			if (!key_add(t, buf, v->len - 1, (uint32_t)i))
+				return false;
+		}
+	}
+	if (!add_words(t, t->not_typos, t->n_not_typos, F_KNOWN))
+		return false;
+	if (e->langs) {
+		if (!add_words(t, e->langs->english, e->langs->n_english,
+				F_KNOWN | F_ENGLISH))
+			return false;
+		for (size_t i = 0; i < e->langs->n; i++) {
+			if (!add_words(t, e->langs->items[i].words,
+					e->langs->items[i].n_words, F_KNOWN | F_LANG(i)))
+				return false;
+		}
+	}
+	/* a table with nothing in it still answers lookups */
+	return t->cap || table_add(t, "", 0, 0);
+}
+
+void hb_typo_destroy(struct hb_typo *t)
+{
+	if (!t)
+		return;
+	hb_free_list(t->not_typos, t->n_not_typos);
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->table[i].word);
+	free(t->table);
+	for (size_t i = 0; i < t->n_vocab; i++)
+		free(t->vocab[i].word);
+	free(t->vocab);
+	free(t->vocab_words);
+	for (size_t i = 0; i < t->n_keys; i++)
+		free(t->keys[i].key);
+	free(t->keys);
+	free(t->heads);
+	free(t);
+}
+
+size_t hb_typo_vocabulary(const struct hb_engine *e, const char ***words)
+{
+	*words = e->typo ? e->typo->vocab_words : NULL;
+	return e->typo ? e->typo->n_vocab : 0;
+}
+
+static bool word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
+		(c >= 'A' && c <= 'Z');
+}
+
+void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
+		struct hb_wordscan *out)
+{
+	const struct hb_typo *t = e->typo;
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+	memset(out->votes, 0, sizeof(out->votes));
+	out->n_unknown = 0;
+	if (!t || !t->cap)
+		return;
+	while (i < len) {
+		while (i < len && !word_byte(p[i]))
+			i++;
+		size_t start = i;
+		bool letters = true;
+		while (i < len && (word_byte(p[i]) || (p[i] == '\'' && i + 1 < len &&
+				word_byte(p[i + 1]) && i > start))) {
+			letters = letters && is_letter((char)p[i]);
+			i++;
+		}
+		size_t n = i - start;
+		if (!n)
+			continue;
+		uint32_t flags = table_flags(t, text + start, n);
+		if (flags & F_ENGLISH)
+			out->votes[HB_MAX_LANGS]++;
+		for (size_t l = 0; l < HB_MAX_LANGS; l++) {
+			if (flags & F_LANG(l))
+				out->votes[l]++;
+		}
+		if ((flags & F_KNOWN) || !letters || n < MIN_LEN || n > MAX_LEN ||
+				out->n_unknown == HB_TYPO_MAX_UNKNOWN)
+			continue;
+		char stem[MAX_LEN + 1];
+		size_t sn = hb_text_stem(text + start, n, stem);
+		if (hb_wordmap_get(&e->words, stem, sn))
+			continue;
+		out->unknown[out->n_unknown].off = (uint32_t)start;
+		out->unknown[out->n_unknown].len = (uint32_t)n;
+		out->n_unknown++;
+	}
+}
+
+/* QWERTY neighbours: a finger that slipped one key. */
+static bool neighbours(char a, char b)
+{
+	static const char *const near[26] = {
+		"qwsz", "vghn", "xdfv", "erfscx", "wrsd", "rtdgcv", "tyfhvb",
+		"yugjbn", "uojk", "uihknm", "iojlm", "opk", "njk", "bhjm", "ipkl",
+		"ol", "wa", "etdf", "weadzx", "ryfg", "yihj", "cfgb", "qeas", "zsdc",
+		"tugh", "asx",
+	};
+	return a >= 'a' && a <= 'z' && strchr(near[a - 'a'], b) != NULL && b;
+}
+
+bool hb_typo_one_slip(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t i = 0;
+	if (la == lb) {
+		while (i < la && a[i] == b[i])
+			i++;
+		if (i == la)
+			return false; /* the same word */
+		if (i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+				memcmp(a + i + 2, b + i + 2, la - i - 2) == 0)
+			return true;
+		return i > 0 && neighbours(a[i], b[i]) &&
+			memcmp(a + i + 1, b + i + 1, la - i - 1) == 0;
+	}
+	if (la + 1 == lb) {
+		const char *s = a;
+		size_t ls = la;
+		a = b;
+		la = lb;
+		b = s;
+		lb = ls;
+	}
+	if (la != lb + 1)
+		return false;
+	while (i < lb && a[i] == b[i])
+		i++;
+	return i > 0 && memcmp(a + i + 1, b + i, lb - i) == 0;
+}
+
+struct best {
+	const struct vocab *v;
+	size_t replaced; /* letters of the message word it replaces */
+	bool tie;
+};
+
+/* A correction of more of the message word, then toward a longer word,
+ * is the clearer one; two different words of the same rank are a tie. */
+static void consider(struct best *best, const struct vocab *v, size_t replaced)
+{
+	if (best->v == v)
+		return;
+	if (best->v) {
+		if (replaced < best->replaced || (replaced == best->replaced &&
+				v->len < best->v->len))
+			return;
+		if (replaced == best->replaced && v->len == best->v->len) {
+			best->tie = true;
+			return;
+		}
+	}
+	*best = (struct best){ v, replaced, false };
+}
+
+/* Candidates for w (all of it, or its first len letters for prefixes). */
+static void candidates(const struct hb_typo *t, const char *w, size_t len,
+		bool whole, struct best *best)
+{
+	char buf[MAX_LEN + 1];
+	for (size_t k = 0; k <= len; k++) {
+		const char *key = w;
+		size_t klen = len;
+		if (k < len) {
+			memcpy(buf, w, k);
+			memcpy(buf + k, w + k + 1, len - k - 1);
+			key = buf;
+			klen = len - 1;
+		}
+		uint32_t h = hash(key, klen) & (uint32_t)(t->hcap - 1);
+		for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
+			const struct dkey *d = &t->keys[i - 1];
+			const struct vocab *v = &t->vocab[d->vocab];
+			if (eq(d->key, key, klen) && (whole || v->prefix) &&
+					hb_typo_one_slip(w, len, v->word, v->len))
+				consider(best, v, len);
+		}
+	}
+}
+
+static bool already_matches(const struct hb_typo *t, const char *w, size_t len)
+{
+	/* "severly": "sever\w*" matches it as written */
+	for (size_t l = MIN_LEN; l < len; l++) {
+		uint32_t h = hash(w, l) & (uint32_t)(t->hcap - 1);
+		for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
+			const struct dkey *d = &t->keys[i - 1];
+			const struct vocab *v = &t->vocab[d->vocab];
+			if (v->prefix && v->len == l && eq(d->key, w, l))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool hb_typo_correct(const struct hb_engine *e, const char *text, size_t len,
+		const struct hb_wordscan *scan, struct hb_buf *out)
+{
+	const struct hb_typo *t = e->typo;
+	size_t at = 0;
+	bool changed = false;
+	if (!t || !t->n_vocab)
+		return false;
+	hb_buf_reset(out);
+	for (size_t u = 0; u < scan->n_unknown; u++) {
+		char w[MAX_LEN + 1];
+		size_t off = scan->unknown[u].off, n = scan->unknown[u].len;
+		for (size_t k = 0; k < n; k++)
+			w[k] = (char)(text[off + k] | 0x20);
+		w[n] = '\0';
+		if (already_matches(t, w, n))
+			continue;
+		struct best best = {0};
+		candidates(t, w, n, true, &best);
+		for (size_t l = n - 1; !best.v && l >= MIN_LEN; l--)
+			candidates(t, w, l, false, &best);
+		/* "brath": "breath" or "bath"? a tie with no clear best is no
+		 * correction */
+		if (!best.v || best.tie)
+			continue;
+		hb_buf_append(out, text + at, off - at);
+		hb_buf_append(out, best.v->word, best.v->len);
+		at = off + best.replaced;
+		changed = true;
+	}
+	if (!changed)
+		return false;
+	hb_buf_append(out, text + at, len - at);
+	return !out->oom;
+}
