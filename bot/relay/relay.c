@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "backoff.h"
 #include "channel.h"
 #include "chat/outq.h"
 #include "chat/proto.h"
@@ -74,16 +75,16 @@ static const char *const keys[] = { "enabled", "url", "token_file",
 	"ca_file", "max_conversations", "conversation_max_age",
 	"max_message_bytes", "max_undelivered", NULL };
 
-/* Backoff with jitter; after the table, keep trying at the last step. */
-static const uint32_t backoff_ms[] = { 500, 1000, 2000, 4000, 8000, 16000,
-	30000, 60000 };
-static const lws_retry_bo_t backoff = {
-	.retry_ms_table = backoff_ms,
-	.retry_ms_table_count = LWS_ARRAY_SIZE(backoff_ms),
-	.conceal_count = LWS_RETRY_CONCEAL_ALWAYS,
+/* Reconnecting: the shared backoff (bot/common), each delay drawn from
+ * [d/2, d] with d 1 s doubling to a minute: 0.5-1 s first (never a hot
+ * loop), at most a minute apart for ever. */
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS 60000
+/* lws pings an idle connection and hangs up one that stopped answering;
+ * the reconnect delays are not lws' (no retry table here). */
+static const lws_retry_bo_t idle_policy = {
 	.secs_since_valid_ping = 30,
 	.secs_since_valid_hangup = 75,
-	.jitter_percent = 30,
 };
 
 static void conf_finish(struct relay_conf *c)
@@ -325,9 +326,13 @@ static void schedule_retry(struct relay *r)
 {
 	if (r->stopping)
 		return;
-	/* conceal_count is "always": this never gives up */
-	lws_retry_sul_schedule(hb_loop_context(r->app->loop), 0, &r->retry_sul,
-		&backoff, connect_now, &r->retry_count);
+	/* never gives up: a relay that is down for a day is tried every
+	 * minute (or so) until it is back */
+	long ms = hb_backoff_ms(r->retry_count, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
+	if (r->retry_count < UINT16_MAX)
+		r->retry_count++;
+	lws_sul_schedule(hb_loop_context(r->app->loop), 0, &r->retry_sul,
+		connect_now, (lws_usec_t)ms * LWS_US_PER_MS);
 }
 
 /* Dials addr (numeric): host stays the name for Host, SNI and the
@@ -348,7 +353,7 @@ static void dial(struct relay *r, const char *addr)
 	i.protocol = SUBPROTOCOL;
 	i.local_protocol_name = SUBPROTOCOL;
 	i.pwsi = &r->wsi;
-	i.retry_and_idle_policy = &backoff;
+	i.retry_and_idle_policy = &idle_policy;
 	i.userdata = r;
 	hb_log(HB_LOG_DEBUG, "relay_connect", "attempt=%u", r->retry_count);
 	/* NULL means no CONNECTION_ERROR will follow: retry from here */
