@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "backoff.h"
 #include "channel.h"
 #include "client.h"
 #include "config.h"
 #include "healthbot.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "matrix.h"
@@ -99,9 +101,7 @@ enum hb_mx_outcome hb_mx_client_judge(struct hb_mx_client *c,
 			"check matrix.homeserver in the config");
 		return HB_MX_FATAL;
 	}
-	const char *end = NULL;
-	cJSON *err = res->len ? cJSON_ParseWithLengthOpts(res->body, res->len,
-		&end, 0) : NULL;
+	cJSON *err = hb_json_parse(res->body, res->len, NULL);
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "errcode");
 	const cJSON *after = cJSON_GetObjectItemCaseSensitive(err, "retry_after_ms");
 	/* error codes are fixed words; the error text may quote ids */
@@ -127,13 +127,13 @@ enum hb_mx_outcome hb_mx_client_judge(struct hb_mx_client *c,
 		 * any other trouble */
 		long ms = retry_after >= 0 ? (long)retry_after : res->retry_after_ms;
 		if (ms < 0)
-			ms = hb_mx_backoff_ms(c->failures++, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
+			ms = hb_backoff_ms(c->failures++, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
 		if (ms > BACKOFF_CAP_MS)
 			ms = BACKOFF_CAP_MS;
 		*delay_ms = ms + 50;
 		out = HB_MX_RETRY;
 	} else if (res->status == 0 || res->status >= 500 || res->status == 408) {
-		*delay_ms = hb_mx_backoff_ms(c->failures++, BACKOFF_BASE_MS,
+		*delay_ms = hb_backoff_ms(c->failures++, BACKOFF_BASE_MS,
 			BACKOFF_CAP_MS);
 		out = HB_MX_RETRY;
 	} else {
@@ -159,8 +159,7 @@ static void profile(struct hb_mx_client *c);
 
 static cJSON *parse_body(const struct hb_mx_response *res)
 {
-	const char *end = NULL;
-	return cJSON_ParseWithLengthOpts(res->body, res->len, &end, 0);
+	return hb_json_parse(res->body, res->len, NULL);
 }
 
 static void on_filter(void *data, const struct hb_mx_response *res)
@@ -219,16 +218,16 @@ static void filter(struct hb_mx_client *c)
 		"\"ephemeral\":{\"not_types\":[\"*\"]},"
 		"\"account_data\":{\"not_types\":[\"*\"]}}}",
 		c->cfg.timeline_limit, nonce);
-	struct hb_mx_str path;
-	hb_mx_str_init(&path);
-	hb_mx_str_puts(&path, "/_matrix/client/v3/user/");
-	hb_mx_str_urlencode(&path, c->cfg.user_id);
-	hb_mx_str_puts(&path, "/filter");
+	struct hb_buf path;
+	hb_buf_init(&path);
+	hb_buf_puts(&path, "/_matrix/client/v3/user/");
+	hb_mx_urlencode(&path, c->cfg.user_id);
+	hb_buf_puts(&path, "/filter");
 	if (path.oom)
 		hb_mx_client_fatal(c, "out of memory");
 	else
 		hb_mx_client_call(c, "filter", "POST", path.data, body, 0, on_filter);
-	hb_mx_str_finish(&path);
+	hb_buf_finish(&path);
 }
 
 static void on_profile(void *data, const struct hb_mx_response *res)
@@ -257,18 +256,18 @@ static void on_profile(void *data, const struct hb_mx_response *res)
 
 static void profile(struct hb_mx_client *c)
 {
-	struct hb_mx_str path;
+	struct hb_buf path;
 	if (c->draining)
 		return;
-	hb_mx_str_init(&path);
-	hb_mx_str_puts(&path, "/_matrix/client/v3/profile/");
-	hb_mx_str_urlencode(&path, c->cfg.user_id);
-	hb_mx_str_puts(&path, "/displayname");
+	hb_buf_init(&path);
+	hb_buf_puts(&path, "/_matrix/client/v3/profile/");
+	hb_mx_urlencode(&path, c->cfg.user_id);
+	hb_buf_puts(&path, "/displayname");
 	if (path.oom)
 		hb_mx_client_fatal(c, "out of memory");
 	else
 		hb_mx_client_call(c, "profile", "GET", path.data, NULL, 0, on_profile);
-	hb_mx_str_finish(&path);
+	hb_buf_finish(&path);
 }
 
 static void on_whoami(void *data, const struct hb_mx_response *res)

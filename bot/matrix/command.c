@@ -8,12 +8,12 @@
 /* "<topic> <section>" is a short phrase; longer text is a question. */
 #define MAX_SECTION_WORDS 8
 
-static bool finish_text(struct hb_mx_str *text, struct hb_mx_str *html,
+static bool finish_text(struct hb_buf *text, struct hb_buf *html,
 		const char *rule, struct hb_reply *out)
 {
 	*out = (struct hb_reply){ .kind = HB_REPLY_ANSWER, .rule = rule };
-	out->text = hb_mx_str_steal(text);
-	out->html = hb_mx_str_steal(html);
+	out->text = hb_buf_steal(text);
+	out->html = hb_buf_steal(html);
 	if (!out->text || !out->html) {
 		hb_reply_finish(out);
 		return false;
@@ -24,14 +24,14 @@ static bool finish_text(struct hb_mx_str *text, struct hb_mx_str *html,
 static bool help(const struct hb_engine *e, const char *prefix,
 		struct hb_reply *out)
 {
-	struct hb_mx_str text, html;
+	struct hb_buf text, html;
 	struct hb_reply probe;
 	/* show the example only when this library can answer it */
 	bool example = hb_engine_section(e, "cramps", "self-care", &probe);
 	hb_reply_finish(&probe);
-	hb_mx_str_init(&text);
-	hb_mx_str_init(&html);
-	hb_mx_str_printf(&text,
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	hb_buf_printf(&text,
 		"I answer health questions with passages from the health "
 		"information library, and I always name the source.\n"
 		"In a direct chat, just ask. In a group room, mention me or start "
@@ -44,27 +44,27 @@ static bool help(const struct hb_engine *e, const char *prefix,
 		"number.\n", prefix, prefix, prefix,
 		example ? " (e.g. " : "", example ? prefix : "",
 		example ? " cramps self-care)" : "", prefix);
-	hb_mx_str_puts(&html, "<p>I answer health questions with passages from "
+	hb_buf_puts(&html, "<p>I answer health questions with passages from "
 		"the health information library, and I always name the source.</p>\n"
 		"<p>In a direct chat, just ask. In a group room, mention me or start "
 		"with <code>");
-	hb_mx_str_html(&html, prefix, strlen(prefix));
-	hb_mx_str_puts(&html, "</code>.</p>\n<p>Staff quick reference:</p>\n<ul>\n"
+	hb_buf_html(&html, prefix, strlen(prefix));
+	hb_buf_puts(&html, "</code>.</p>\n<p>Staff quick reference:</p>\n<ul>\n"
 		"<li><code>");
-	hb_mx_str_html(&html, prefix, strlen(prefix));
-	hb_mx_str_puts(&html, " topics</code>: the articles in the library</li>\n"
+	hb_buf_html(&html, prefix, strlen(prefix));
+	hb_buf_puts(&html, " topics</code>: the articles in the library</li>\n"
 		"<li><code>");
-	hb_mx_str_html(&html, prefix, strlen(prefix));
-	hb_mx_str_puts(&html, " &lt;topic&gt; &lt;section&gt;</code>: a whole "
+	hb_buf_html(&html, prefix, strlen(prefix));
+	hb_buf_puts(&html, " &lt;topic&gt; &lt;section&gt;</code>: a whole "
 		"section with its source");
 	if (example) {
-		hb_mx_str_puts(&html, " (e.g. <code>");
-		hb_mx_str_html(&html, prefix, strlen(prefix));
-		hb_mx_str_puts(&html, " cramps self-care</code>)");
+		hb_buf_puts(&html, " (e.g. <code>");
+		hb_buf_html(&html, prefix, strlen(prefix));
+		hb_buf_puts(&html, " cramps self-care</code>)");
 	}
-	hb_mx_str_puts(&html, "</li>\n<li><code>");
-	hb_mx_str_html(&html, prefix, strlen(prefix));
-	hb_mx_str_puts(&html, " help</code>: this text</li>\n</ul>\n"
+	hb_buf_puts(&html, "</li>\n<li><code>");
+	hb_buf_html(&html, prefix, strlen(prefix));
+	hb_buf_puts(&html, " help</code>: this text</li>\n</ul>\n"
 		"<p>I am not a clinician. In an emergency, call your local "
 		"emergency number.</p>");
 	return finish_text(&text, &html, "command:help", out);
@@ -73,12 +73,12 @@ static bool help(const struct hb_engine *e, const char *prefix,
 static bool topics(const struct hb_engine *e, const char *prefix,
 		struct hb_reply *out)
 {
-	struct hb_mx_str text, html;
+	struct hb_buf text, html;
 	size_t n = hb_engine_article_count(e);
-	hb_mx_str_init(&text);
-	hb_mx_str_init(&html);
-	hb_mx_str_printf(&text, "Articles in the library (%zu):\n", n);
-	hb_mx_str_printf(&html, "<p>Articles in the library (%zu):</p>\n<ul>\n", n);
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	hb_buf_printf(&text, "Articles in the library (%zu):\n", n);
+	hb_buf_printf(&html, "<p>Articles in the library (%zu):</p>\n<ul>\n", n);
 	for (size_t i = 0; i < n; i++) {
 		const char *title = NULL;
 		const char *id = hb_engine_article(e, i, &title);
@@ -86,18 +86,18 @@ static bool topics(const struct hb_engine *e, const char *prefix,
 			continue;
 		if (!title)
 			title = id;
-		hb_mx_str_printf(&text, "  \xe2\x80\xa2 %s (%s)\n", title, id);
-		hb_mx_str_puts(&html, "<li><strong>");
-		hb_mx_str_html(&html, title, strlen(title));
-		hb_mx_str_puts(&html, "</strong> (<code>");
-		hb_mx_str_html(&html, id, strlen(id));
-		hb_mx_str_puts(&html, "</code>)</li>\n");
+		hb_buf_printf(&text, "  \xe2\x80\xa2 %s (%s)\n", title, id);
+		hb_buf_puts(&html, "<li><strong>");
+		hb_buf_html(&html, title, strlen(title));
+		hb_buf_puts(&html, "</strong> (<code>");
+		hb_buf_html(&html, id, strlen(id));
+		hb_buf_puts(&html, "</code>)</li>\n");
 	}
-	hb_mx_str_printf(&text, "\nFor a whole section: %s <topic> <section>\n",
+	hb_buf_printf(&text, "\nFor a whole section: %s <topic> <section>\n",
 		prefix);
-	hb_mx_str_puts(&html, "</ul>\n<p>For a whole section: <code>");
-	hb_mx_str_html(&html, prefix, strlen(prefix));
-	hb_mx_str_puts(&html, " &lt;topic&gt; &lt;section&gt;</code></p>");
+	hb_buf_puts(&html, "</ul>\n<p>For a whole section: <code>");
+	hb_buf_html(&html, prefix, strlen(prefix));
+	hb_buf_puts(&html, " &lt;topic&gt; &lt;section&gt;</code></p>");
 	return finish_text(&text, &html, "command:topics", out);
 }
 
@@ -117,14 +117,14 @@ static size_t split_words(char *s, char **words, size_t max)
 
 static char *join(char *const *words, size_t from, size_t to)
 {
-	struct hb_mx_str s;
-	hb_mx_str_init(&s);
+	struct hb_buf s;
+	hb_buf_init(&s);
 	for (size_t i = from; i < to; i++) {
 		if (i > from)
-			hb_mx_str_puts(&s, " ");
-		hb_mx_str_puts(&s, words[i]);
+			hb_buf_puts(&s, " ");
+		hb_buf_puts(&s, words[i]);
 	}
-	return hb_mx_str_steal(&s);
+	return hb_buf_steal(&s);
 }
 
 /*

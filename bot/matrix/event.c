@@ -86,17 +86,17 @@ static const char *skip_reply_fallback(const char *body, bool is_reply)
 /* formatted_body without its <mx-reply> quote. */
 static char *strip_mx_reply(const char *html)
 {
-	struct hb_mx_str out;
-	hb_mx_str_init(&out);
+	struct hb_buf out;
+	hb_buf_init(&out);
 	const char *start = strstr(html, "<mx-reply>");
 	const char *end = start ? strstr(start, "</mx-reply>") : NULL;
 	if (start && end) {
-		hb_mx_str_append(&out, html, (size_t)(start - html));
-		hb_mx_str_puts(&out, end + strlen("</mx-reply>"));
+		hb_buf_append(&out, html, (size_t)(start - html));
+		hb_buf_puts(&out, end + strlen("</mx-reply>"));
 	} else {
-		hb_mx_str_puts(&out, html);
+		hb_buf_puts(&out, html);
 	}
-	return hb_mx_str_steal(&out);
+	return hb_buf_steal(&out);
 }
 
 static bool contains_nocase(const char *hay, const char *needle)
@@ -111,19 +111,19 @@ static bool contains_nocase(const char *hay, const char *needle)
 
 static bool pill_mentions(const char *html, const char *user_id)
 {
-	struct hb_mx_str enc;
+	struct hb_buf enc;
 	bool found = false;
-	hb_mx_str_init(&enc);
-	hb_mx_str_puts(&enc, "matrix.to/#/");
-	hb_mx_str_urlencode(&enc, user_id);
+	hb_buf_init(&enc);
+	hb_buf_puts(&enc, "matrix.to/#/");
+	hb_mx_urlencode(&enc, user_id);
 	if (enc.data && contains_nocase(html, enc.data))
 		found = true;
-	hb_mx_str_finish(&enc);
+	hb_buf_finish(&enc);
 	if (!found) {
-		hb_mx_str_init(&enc);
-		hb_mx_str_printf(&enc, "matrix.to/#/%s", user_id);
+		hb_buf_init(&enc);
+		hb_buf_printf(&enc, "matrix.to/#/%s", user_id);
 		found = enc.data && contains_nocase(html, enc.data);
-		hb_mx_str_finish(&enc);
+		hb_buf_finish(&enc);
 	}
 	return found;
 }
@@ -265,18 +265,18 @@ bool hb_mx_event_is_own_join(const cJSON *event, const char *user_id)
 /* The first paragraph (the emergency wording) in bold. */
 static char *emphasise(const char *html)
 {
-	struct hb_mx_str out;
-	hb_mx_str_init(&out);
+	struct hb_buf out;
+	hb_buf_init(&out);
 	const char *close = strncmp(html, "<p>", 3) == 0 ? strstr(html, "</p>") : NULL;
 	if (close) {
-		hb_mx_str_puts(&out, "<p><strong>");
-		hb_mx_str_append(&out, html + 3, (size_t)(close - html - 3));
-		hb_mx_str_puts(&out, "</strong>");
-		hb_mx_str_puts(&out, close);
+		hb_buf_puts(&out, "<p><strong>");
+		hb_buf_append(&out, html + 3, (size_t)(close - html - 3));
+		hb_buf_puts(&out, "</strong>");
+		hb_buf_puts(&out, close);
 	} else {
-		hb_mx_str_puts(&out, html);
+		hb_buf_puts(&out, html);
 	}
-	return hb_mx_str_steal(&out);
+	return hb_buf_steal(&out);
 }
 
 char *hb_mx_event_reply_json(const char *text, const char *html, bool urgent,

@@ -46,7 +46,7 @@ struct hb_mx_request {
 	char *path;
 	char *body;
 	size_t body_len, body_sent;
-	struct hb_mx_str resp;
+	struct hb_buf resp;
 	int status;
 	long retry_after_ms;
 	int timeout_s;
@@ -206,7 +206,7 @@ struct hb_mx_http *hb_mx_http_create(struct lws_context *context,
 {
 	struct lws_context_creation_info info;
 	struct hb_mx_http *http = calloc(1, sizeof(*http));
-	struct hb_mx_str auth;
+	struct hb_buf auth;
 	if (!http)
 		return NULL;
 	http->context = context;
@@ -218,9 +218,9 @@ struct hb_mx_http *hb_mx_http_create(struct lws_context *context,
 	if (!default_port && n > 0 && (size_t)n < sizeof(http->host_header))
 		snprintf(http->host_header + n, sizeof(http->host_header) - (size_t)n,
 			":%d", url->port);
-	hb_mx_str_init(&auth);
-	hb_mx_str_printf(&auth, "Bearer %s", token);
-	if (!(http->auth = hb_mx_str_steal(&auth)))
+	hb_buf_init(&auth);
+	hb_buf_printf(&auth, "Bearer %s", token);
+	if (!(http->auth = hb_buf_steal(&auth)))
 		goto fail;
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -278,7 +278,7 @@ static void free_request(struct hb_mx_request *req)
 	free(req->method);
 	free(req->path);
 	free(req->body);
-	hb_mx_str_finish(&req->resp);
+	hb_buf_finish(&req->resp);
 	free(req);
 }
 
@@ -390,15 +390,15 @@ struct hb_mx_request *hb_mx_http_request(struct hb_mx_http *http,
 		const char *body, int timeout_s, hb_mx_http_fn fn, void *data)
 {
 	struct hb_mx_request *req = calloc(1, sizeof(*req));
-	struct hb_mx_str full;
+	struct hb_buf full;
 	if (!req)
 		return NULL;
-	hb_mx_str_init(&full);
-	hb_mx_str_printf(&full, "%s%s", http->url.prefix, path);
+	hb_buf_init(&full);
+	hb_buf_printf(&full, "%s%s", http->url.prefix, path);
 	req->http = http;
 	req->kind = kind;
 	req->method = strdup(method);
-	req->path = hb_mx_str_steal(&full);
+	req->path = hb_buf_steal(&full);
 	req->body = body ? strdup(body) : NULL;
 	req->body_len = body ? strlen(body) : 0;
 	req->timeout_s = timeout_s;
@@ -406,7 +406,7 @@ struct hb_mx_request *hb_mx_http_request(struct hb_mx_http *http,
 	req->started_us = hb_loop_now_us();
 	req->fn = fn;
 	req->data = data;
-	hb_mx_str_init(&req->resp);
+	hb_buf_init(&req->resp);
 	if (!req->method || !req->path || (body && !req->body)) {
 		free_request(req);
 		return NULL;
@@ -577,7 +577,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			finish(req, "answer too large");
 			return -1;
 		}
-		hb_mx_str_append(&req->resp, in, len);
+		hb_buf_append(&req->resp, in, len);
 		if (req->resp.oom) {
 			finish(req, "out of memory");
 			return -1;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -98,8 +99,7 @@ static bool load(struct hb_mx_store *s)
 	char *data = malloc(MAX_STATE_BYTES);
 	size_t n = data ? fread(data, 1, MAX_STATE_BYTES, f) : 0;
 	fclose(f);
-	const char *end = NULL;
-	cJSON *root = data ? cJSON_ParseWithLengthOpts(data, n, &end, 0) : NULL;
+	cJSON *root = data ? hb_json_parse(data, n, NULL) : NULL;
 	free(data);
 	const cJSON *account = cJSON_GetObjectItemCaseSensitive(root, "account");
 	if (!cJSON_IsObject(root) || !cJSON_IsString(account)) {
@@ -146,19 +146,19 @@ static bool load(struct hb_mx_store *s)
 struct hb_mx_store *hb_mx_store_open(const char *dir, const char *user_id)
 {
 	struct hb_mx_store *s = calloc(1, sizeof(*s));
-	struct hb_mx_str path, tmp, lock;
+	struct hb_buf path, tmp, lock;
 	if (!s)
 		return NULL;
 	s->lock_fd = -1;
 	hb_mx_hash(s->account, user_id, NULL, NULL);
-	hb_mx_str_init(&path);
-	hb_mx_str_init(&tmp);
-	hb_mx_str_init(&lock);
-	hb_mx_str_printf(&path, "%s/" STATE_FILE, dir);
-	hb_mx_str_printf(&tmp, "%s/" STATE_FILE ".tmp", dir);
-	hb_mx_str_printf(&lock, "%s/" LOCK_FILE, dir);
-	s->path = hb_mx_str_steal(&path);
-	s->tmp_path = hb_mx_str_steal(&tmp);
+	hb_buf_init(&path);
+	hb_buf_init(&tmp);
+	hb_buf_init(&lock);
+	hb_buf_printf(&path, "%s/" STATE_FILE, dir);
+	hb_buf_printf(&tmp, "%s/" STATE_FILE ".tmp", dir);
+	hb_buf_printf(&lock, "%s/" LOCK_FILE, dir);
+	s->path = hb_buf_steal(&path);
+	s->tmp_path = hb_buf_steal(&tmp);
 	s->dir = strdup(dir);
 	if (!s->path || !s->tmp_path || !s->dir || lock.oom)
 		goto fail;
@@ -186,10 +186,10 @@ struct hb_mx_store *hb_mx_store_open(const char *dir, const char *user_id)
 	}
 	if (!load(s))
 		goto fail;
-	hb_mx_str_finish(&lock);
+	hb_buf_finish(&lock);
 	return s;
 fail:
-	hb_mx_str_finish(&lock);
+	hb_buf_finish(&lock);
 	hb_mx_store_destroy(s);
 	return NULL;
 }

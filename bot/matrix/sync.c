@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "app.h"
+#include "backoff.h"
 #include "client.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -18,38 +20,6 @@
 #include "util.h"
 
 #define LONG_POLL_MS 30000
-
-/*
- * cJSON decodes "\u0000" into a NUL that ends the C string, so a body
- * with a NUL in it would reach the engine cut short ("I can't\0breathe"
- * read as "I can't"). Matrix ids and tokens hold no NUL: read every
- * escaped NUL as a space, as the engine reads a NUL between words.
- */
-static cJSON *parse_json(const char *body, size_t len)
-{
-	const char *end = NULL;
-	bool nul = false;
-	for (size_t i = 0; i + 5 < len && !nul; i++)
-		nul = body[i] == '\\' && memcmp(body + i + 1, "u0000", 5) == 0;
-	if (!nul)
-		return cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, body, len);
-	copy[len] = '\0';
-	/* a backslash escapes the next character, so "\\u0000" is kept */
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (copy[i] != '\\')
-			continue;
-		if (i + 5 < len && memcmp(copy + i + 1, "u0000", 5) == 0)
-			copy[i + 4] = '2'; /* \u0020 */
-		i++;
-	}
-	cJSON *root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-	free(copy);
-	return root;
-}
 
 /* the server answers a long-poll after LONG_POLL_MS; give it time */
 #define SYNC_TIMEOUT_S 45
@@ -249,7 +219,7 @@ bool hb_mx_sync_backfill_page(struct hb_mx_client *c, const char *body,
 		size_t len, bool *more)
 {
 	struct hb_mx_task *t = &c->tasks[c->cur];
-	cJSON *root = parse_json(body, len);
+	cJSON *root = hb_json_parse(body, len, NULL);
 	const cJSON *chunk = get(root, "chunk");
 	const cJSON *next = get(root, "end");
 	const cJSON *ev;
@@ -360,19 +330,19 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 		hb_mx_store_save(c->store);
 	}
 	if (o == HB_MX_FAILED)
-		delay = hb_mx_backoff_ms(c->failures++, 1000, 5 * 60 * 1000);
+		delay = hb_backoff_ms(c->failures++, 1000, 5 * 60 * 1000);
 	if (o != HB_MX_OK) {
 		hb_metrics_matrix_sync(c->app->metrics, false, 0);
 		hb_mx_client_later(c, delay, hb_mx_sync_next);
 		return;
 	}
-	cJSON *root = parse_json(res->body, res->len);
+	cJSON *root = hb_json_parse(res->body, res->len, NULL);
 	const cJSON *next = get(root, "next_batch");
 	if (!cJSON_IsString(next) || !next->valuestring[0]) {
 		cJSON_Delete(root);
 		hb_metrics_matrix_sync(c->app->metrics, false, 0);
 		hb_log(HB_LOG_WARN, "matrix_sync", "error=\"answer without next_batch\"");
-		hb_mx_client_later(c, hb_mx_backoff_ms(c->failures++, 1000,
+		hb_mx_client_later(c, hb_backoff_ms(c->failures++, 1000,
 			5 * 60 * 1000), hb_mx_sync_next);
 		return;
 	}
@@ -418,23 +388,23 @@ void hb_mx_sync_next(struct hb_mx_client *c)
 	/* draining: the batch is done and its token saved; no new work */
 	if (c->draining)
 		return;
-	struct hb_mx_str path;
-	hb_mx_str_init(&path);
-	hb_mx_str_puts(&path, "/_matrix/client/v3/sync?filter=");
-	hb_mx_str_urlencode(&path, c->filter_id);
+	struct hb_buf path;
+	hb_buf_init(&path);
+	hb_buf_puts(&path, "/_matrix/client/v3/sync?filter=");
+	hb_mx_urlencode(&path, c->filter_id);
 	/* the first sync only learns where "now" is, and the first after a
 	 * restart catches up: neither need wait (the bot is not ready until
 	 * one is answered) */
-	hb_mx_str_printf(&path, "&timeout=%d", since && c->synced ?
+	hb_buf_printf(&path, "&timeout=%d", since && c->synced ?
 		LONG_POLL_MS : 0);
 	if (since) {
-		hb_mx_str_puts(&path, "&since=");
-		hb_mx_str_urlencode(&path, since);
+		hb_buf_puts(&path, "&since=");
+		hb_mx_urlencode(&path, since);
 	}
 	if (path.oom)
 		hb_mx_client_fatal(c, "out of memory");
 	else
 		hb_mx_client_call(c, "sync", "GET", path.data, NULL, SYNC_TIMEOUT_S,
 			on_sync);
-	hb_mx_str_finish(&path);
+	hb_buf_finish(&path);
 }

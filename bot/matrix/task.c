@@ -19,6 +19,7 @@
 #include "client.h"
 #include "command.h"
 #include "healthbot.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -49,20 +50,20 @@ static void next_task(struct hb_mx_client *c)
 static char *room_path(const char *room_id, const char *verb,
 		const char *arg1, const char *arg2)
 {
-	struct hb_mx_str p;
-	hb_mx_str_init(&p);
-	hb_mx_str_puts(&p, "/_matrix/client/v3/rooms/");
-	hb_mx_str_urlencode(&p, room_id);
-	hb_mx_str_printf(&p, "/%s", verb);
+	struct hb_buf p;
+	hb_buf_init(&p);
+	hb_buf_puts(&p, "/_matrix/client/v3/rooms/");
+	hb_mx_urlencode(&p, room_id);
+	hb_buf_printf(&p, "/%s", verb);
 	if (arg1) {
-		hb_mx_str_puts(&p, "/");
-		hb_mx_str_urlencode(&p, arg1);
+		hb_buf_puts(&p, "/");
+		hb_mx_urlencode(&p, arg1);
 	}
 	if (arg2) {
-		hb_mx_str_puts(&p, "/");
-		hb_mx_str_urlencode(&p, arg2);
+		hb_buf_puts(&p, "/");
+		hb_mx_urlencode(&p, arg2);
 	}
-	return hb_mx_str_steal(&p);
+	return hb_buf_steal(&p);
 }
 
 /* ---- invites ---- */
@@ -90,11 +91,11 @@ static void membership(struct hb_mx_client *c, const struct hb_mx_task *t)
 {
 	char *path;
 	if (t->kind == HB_MX_TASK_JOIN) {
-		struct hb_mx_str p;
-		hb_mx_str_init(&p);
-		hb_mx_str_puts(&p, "/_matrix/client/v3/join/");
-		hb_mx_str_urlencode(&p, t->room_id);
-		path = hb_mx_str_steal(&p);
+		struct hb_buf p;
+		hb_buf_init(&p);
+		hb_buf_puts(&p, "/_matrix/client/v3/join/");
+		hb_mx_urlencode(&p, t->room_id);
+		path = hb_buf_steal(&p);
 	} else {
 		path = room_path(t->room_id, "leave", NULL, NULL);
 	}
@@ -143,22 +144,22 @@ static void on_backfill(void *data, const struct hb_mx_response *res)
 
 static void backfill(struct hb_mx_client *c, const struct hb_mx_task *t)
 {
-	struct hb_mx_str p;
-	hb_mx_str_init(&p);
-	hb_mx_str_puts(&p, "/_matrix/client/v3/rooms/");
-	hb_mx_str_urlencode(&p, t->room_id);
-	hb_mx_str_printf(&p, "/messages?dir=b&limit=%d&from=", BACKFILL_PAGE);
-	hb_mx_str_urlencode(&p, t->from);
-	hb_mx_str_puts(&p, "&to=");
-	hb_mx_str_urlencode(&p, t->to);
-	hb_mx_str_puts(&p, "&filter=");
-	hb_mx_str_urlencode(&p,
+	struct hb_buf p;
+	hb_buf_init(&p);
+	hb_buf_puts(&p, "/_matrix/client/v3/rooms/");
+	hb_mx_urlencode(&p, t->room_id);
+	hb_buf_printf(&p, "/messages?dir=b&limit=%d&from=", BACKFILL_PAGE);
+	hb_mx_urlencode(&p, t->from);
+	hb_buf_puts(&p, "&to=");
+	hb_mx_urlencode(&p, t->to);
+	hb_buf_puts(&p, "&filter=");
+	hb_mx_urlencode(&p,
 		"{\"types\":[\"m.room.message\",\"m.room.member\"]}");
 	if (p.oom)
 		hb_mx_client_fatal(c, "out of memory");
 	else
 		hb_mx_client_call(c, "backfill", "GET", p.data, NULL, 0, on_backfill);
-	hb_mx_str_finish(&p);
+	hb_buf_finish(&p);
 }
 
 /* ---- answers ---- */
@@ -178,8 +179,7 @@ static void on_members(void *data, const struct hb_mx_response *res)
 		return;
 	int joined = -1;
 	if (o == HB_MX_OK) {
-		const char *end = NULL;
-		cJSON *root = cJSON_ParseWithLengthOpts(res->body, res->len, &end, 0);
+		cJSON *root = hb_json_parse(res->body, res->len, NULL);
 		const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "joined");
 		if (cJSON_IsObject(map))
 			joined = cJSON_GetArraySize(map);

@@ -1,74 +1,12 @@
 #include <arpa/inet.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "util.h"
 
-void hb_mx_str_init(struct hb_mx_str *s)
-{
-	*s = (struct hb_mx_str){0};
-}
-
-void hb_mx_str_finish(struct hb_mx_str *s)
-{
-	free(s->data);
-	*s = (struct hb_mx_str){0};
-}
-
-static bool reserve(struct hb_mx_str *s, size_t extra)
-{
-	if (s->oom)
-		return false;
-	if (s->len + extra + 1 <= s->cap)
-		return true;
-	size_t cap = s->cap ? s->cap : 64;
-	while (cap < s->len + extra + 1)
-		cap *= 2;
-	char *data = realloc(s->data, cap);
-	if (!data) {
-		s->oom = true;
-		return false;
-	}
-	s->data = data;
-	s->cap = cap;
-	return true;
-}
-
-void hb_mx_str_append(struct hb_mx_str *s, const char *p, size_t n)
-{
-	if (!reserve(s, n))
-		return;
-	memcpy(s->data + s->len, p, n);
-	s->len += n;
-	s->data[s->len] = '\0';
-}
-
-void hb_mx_str_puts(struct hb_mx_str *s, const char *p)
-{
-	hb_mx_str_append(s, p, strlen(p));
-}
-
-void hb_mx_str_printf(struct hb_mx_str *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !reserve(s, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->data + s->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	s->len += (size_t)n;
-}
-
-void hb_mx_str_urlencode(struct hb_mx_str *s, const char *p)
+void hb_mx_urlencode(struct hb_buf *s, const char *p)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (; *p; p++) {
@@ -76,42 +14,12 @@ void hb_mx_str_urlencode(struct hb_mx_str *s, const char *p)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 				(c >= '0' && c <= '9') || c == '-' || c == '.' ||
 				c == '_' || c == '~') {
-			hb_mx_str_append(s, p, 1);
+			hb_buf_append(s, p, 1);
 		} else {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			hb_mx_str_append(s, e, 3);
+			hb_buf_append(s, e, 3);
 		}
 	}
-}
-
-void hb_mx_str_html(struct hb_mx_str *s, const char *p, size_t n)
-{
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-		switch (p[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		default: continue;
-		}
-		hb_mx_str_append(s, p + start, i - start);
-		hb_mx_str_puts(s, rep);
-		start = i + 1;
-	}
-	hb_mx_str_append(s, p + start, n - start);
-}
-
-char *hb_mx_str_steal(struct hb_mx_str *s)
-{
-	if (!s->data && !s->oom)
-		hb_mx_str_append(s, "", 0);
-	char *data = s->oom ? NULL : s->data;
-	if (s->oom)
-		free(s->data);
-	*s = (struct hb_mx_str){0};
-	return data;
 }
 
 void hb_mx_hash(char out[HB_MX_HASH_HEX], const char *a, const char *b,
@@ -230,31 +138,4 @@ const char *hb_mx_user_server(const char *id)
 {
 	const char *colon = id ? strchr(id, ':') : NULL;
 	return colon && colon[1] ? colon + 1 : NULL;
-}
-
-static uint64_t next_random(void)
-{
-	/* xorshift64*: jitter needs spread, not secrecy */
-	static uint64_t state;
-	if (!state) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-			((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
-	}
-	state ^= state >> 12;
-	state ^= state << 25;
-	state ^= state >> 27;
-	return state * 2685821657736338717ULL;
-}
-
-long hb_mx_backoff_ms(unsigned attempt, long base_ms, long cap_ms)
-{
-	long d = base_ms;
-	for (unsigned i = 0; i < attempt && d < cap_ms; i++)
-		d *= 2;
-	if (d > cap_ms)
-		d = cap_ms;
-	long half = d / 2;
-	return half + (long)(next_random() % (uint64_t)(d - half + 1));
 }

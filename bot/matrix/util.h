@@ -4,30 +4,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 /*
- * Small helpers the Matrix modules share: a growable string, hashing of
- * identifiers (so room ids, user ids and event ids never need to be kept
- * or logged in the clear), URL pieces and backoff delays.
+ * Small helpers the Matrix modules share: hashing of identifiers (so room
+ * ids, user ids and event ids never need to be kept or logged in the
+ * clear) and URL pieces. The string buffer, JSON parse and backoff are
+ * bot/common's.
  */
 
-struct hb_mx_str {
-	char *data; /* always NUL-terminated once anything was added */
-	size_t len, cap;
-	bool oom;
-};
-
-void hb_mx_str_init(struct hb_mx_str *s);
-void hb_mx_str_finish(struct hb_mx_str *s);
-void hb_mx_str_append(struct hb_mx_str *s, const char *p, size_t n);
-void hb_mx_str_puts(struct hb_mx_str *s, const char *p);
-void hb_mx_str_printf(struct hb_mx_str *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
-void hb_mx_str_urlencode(struct hb_mx_str *s, const char *p);
-/* Escapes & < > " for HTML text and attribute values. */
-void hb_mx_str_html(struct hb_mx_str *s, const char *p, size_t n);
-/* Returns the buffer (caller frees) or NULL when memory ran out. */
-char *hb_mx_str_steal(struct hb_mx_str *s);
+void hb_mx_urlencode(struct hb_buf *s, const char *p);
 
 #define HB_MX_HASH_HEX 33 /* 128 bits as hex, with the NUL */
 
@@ -53,10 +40,5 @@ bool hb_mx_url_parse(const char *url, struct hb_mx_url *out, const char **why);
 bool hb_mx_user_id_valid(const char *id);
 /* The server part of a user id, or NULL. */
 const char *hb_mx_user_server(const char *id);
-
-/* Exponential backoff with jitter: attempt 0 → about base_ms, doubling up
- * to cap_ms, each delay drawn from [d/2, d] so clients that failed at the
- * same time do not return at the same time. */
-long hb_mx_backoff_ms(unsigned attempt, long base_ms, long cap_ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "command.h"
 #include "event.h"
 #include "healthbot.h"
@@ -254,17 +255,17 @@ static void test_urls_and_ids(void **state)
 	assert_string_not_equal(h1, h3);
 	assert_int_equal(strlen(h1), 32);
 
-	struct hb_mx_str s;
-	hb_mx_str_init(&s);
-	hb_mx_str_urlencode(&s, "!a/b:c d");
+	struct hb_buf s;
+	hb_buf_init(&s);
+	hb_mx_urlencode(&s, "!a/b:c d");
 	assert_string_equal(s.data, "%21a%2Fb%3Ac%20d");
-	hb_mx_str_finish(&s);
+	hb_buf_finish(&s);
 }
 
 static void test_backoff(void **state)
 {
 	for (unsigned a = 0; a < 40; a++) {
-		long d = hb_mx_backoff_ms(a, 1000, 300000);
+		long d = hb_backoff_ms(a, 1000, 300000);
 		long full = a >= 9 ? 300000 : 1000L << a;
 		if (full > 300000)
 			full = 300000;
