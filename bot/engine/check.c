@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "classify.h"
 #include "library.h"
+#include "passage.h"
 #include "reply.h"
 #include "text.h"
 #include "util.h"
@@ -36,7 +37,7 @@ static void say(struct checker *c, const char *fmt, ...)
 static bool target_anywhere(const struct hb_engine *e, const struct hb_target *t)
 {
 	for (size_t a = 0; a < e->n_articles; a++) {
-		if (hb_target_resolves(t, &e->articles[a]))
+		if (hb_passage_resolves(t, &e->articles[a]))
 			return true;
 	}
 	return false;

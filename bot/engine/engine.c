@@ -10,6 +10,7 @@
 #include "grow.h"
 #include "json.h"
 #include "library.h"
+#include "passage.h"
 #include "reply.h"
 #include "text.h"
 #include "typo.h"
@@ -275,7 +276,8 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 		hb_buf_printf(&topics, " and %zu more topics", e->n_articles - shown);
 	e->topics_line = hb_buf_steal(&topics);
 	if (!e->emergency_number || !e->crisis_number || !e->topics_line ||
-			!build_index(e) || !hb_reply_resolve_passages(e)) {
+			!build_index(e) || !hb_reply_render_sources(e) ||
+			!hb_passage_resolve_all(e)) {
 		hb_error_set(err, opts->intents_dir, "", 0, 0, "out of memory");
 		goto fail;
 	}
@@ -289,7 +291,7 @@ void hb_engine_destroy(struct hb_engine *e)
 {
 	if (!e)
 		return;
-	hb_reply_free_passages(e);
+	hb_passage_free_all(e);
 	for (size_t i = 0; i < e->n_articles; i++)
 		hb_article_finish(&e->articles[i]);
 	free(e->articles);
@@ -316,35 +318,4 @@ const char *hb_engine_article(const struct hb_engine *e, size_t i,
 	if (title)
 		*title = e->articles[i].title;
 	return e->articles[i].id;
-}
-
-const char *hb_reply_kind_str(enum hb_reply_kind kind)
-{
-	switch (kind) {
-	case HB_REPLY_ANSWER: return "answer";
-	case HB_REPLY_ESCALATION: return "escalation";
-	case HB_REPLY_FALLBACK: return "fallback";
-	case HB_REPLY_SMALLTALK: return "smalltalk";
-	}
-	return "unknown";
-}
-
-const char *hb_severity_str(enum hb_severity severity)
-{
-	switch (severity) {
-	case HB_SEVERITY_NONE: return "none";
-	case HB_SEVERITY_URGENT: return "urgent";
-	case HB_SEVERITY_CRISIS: return "crisis";
-	case HB_SEVERITY_EMERGENCY: return "emergency";
-	}
-	return "unknown";
-}
-
-void hb_reply_finish(struct hb_reply *reply)
-{
-	if (!reply)
-		return;
-	free(reply->text);
-	free(reply->html);
-	*reply = (struct hb_reply){0};
 }

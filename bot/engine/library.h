@@ -243,8 +243,6 @@ void hb_strset_finish(struct hb_strset *set);
 bool hb_data_load(struct hb_engine *engine, const char *dir,
 		struct hb_error *err);
 void hb_data_finish(struct hb_engine *engine);
-bool hb_target_resolves(const struct hb_target *target,
-		const struct hb_article *article);
 
 /* error helper shared by loaders */
 void hb_error_set(struct hb_error *err, const char *file, const char *entry,

@@ -1,11 +1,10 @@
-/* Passages: where an intent's answer is in an article, and how it reads. */
+/* Passages: where an intent's answer is in an article (passage.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
 #include "library.h"
-#include "reply.h"
+#include "passage.h"
 
 /* ASCII case-insensitive strstr: locators are plain article words */
 static bool contains_nocase(const char *hay, const char *needle)
@@ -29,7 +28,7 @@ static bool block_contains(const struct hb_block *b, const char *needle)
 	return false;
 }
 
-size_t hb_target_select(const struct hb_target *t, const struct hb_article *a,
+size_t hb_passage_select(const struct hb_target *t, const struct hb_article *a,
 		const struct hb_section **sec_out, const struct hb_block **blocks,
 		size_t max)
 {
@@ -58,81 +57,11 @@ size_t hb_target_select(const struct hb_target *t, const struct hb_article *a,
 	return 0;
 }
 
-bool hb_target_resolves(const struct hb_target *t, const struct hb_article *a)
+bool hb_passage_resolves(const struct hb_target *t, const struct hb_article *a)
 {
 	const struct hb_section *sec;
 	const struct hb_block *blocks[1];
-	return hb_target_select(t, a, &sec, blocks, 1) > 0;
-}
-
-static void put(struct hb_buf *b, const char *s)
-{
-	hb_buf_append(b, s, strlen(s));
-}
-
-static void put_html(struct hb_buf *b, const char *s)
-{
-	hb_buf_html(b, s, strlen(s));
-}
-
-/* The passage exactly as the article has it, then the source line. */
-void hb_reply_passage(const struct hb_engine *e, const struct hb_article *a,
-		const struct hb_section *sec, const struct hb_block *const *blocks,
-		size_t n, struct hb_buf *text, struct hb_buf *html)
-{
-	hb_buf_reserve(text, 1024);
-	hb_buf_reserve(html, 1536);
-	put(text, a->title);
-	put(text, ": ");
-	put(text, sec->heading);
-	put(text, "\n");
-	put(html, "<p class=\"hb-heading\"><strong>");
-	put_html(html, a->title);
-	put(html, "</strong>: ");
-	put_html(html, sec->heading);
-	put(html, "</p>\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct hb_block *b = blocks[i];
-		put(text, "\n");
-		if (b->text) {
-			put(text, b->text);
-			put(text, "\n");
-			put(html, "<p>");
-			put_html(html, b->text);
-			put(html, "</p>\n");
-		}
-		if (b->type != HB_BLOCK_LIST)
-			continue;
-		put(html, "<ul>\n");
-		for (size_t k = 0; k < b->n_items; k++) {
-			put(text, "  \xe2\x80\xa2 ");
-			put(text, b->items[k]);
-			put(text, "\n");
-			put(html, "<li>");
-			put_html(html, b->items[k]);
-			put(html, "</li>\n");
-		}
-		put(html, "</ul>\n");
-	}
-	put(text, "\n");
-	put(text, a->source_text);
-	put(html, a->source_html);
-}
-
-static bool render_source(const struct hb_engine *e, struct hb_article *a)
-{
-	struct hb_buf text, html;
-	hb_buf_init(&text);
-	hb_buf_init(&html);
-	put(&html, "<p class=\"hb-source\">");
-	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_SOURCE], &text, &html);
-	put(&html, "</p>\n<p class=\"hb-disclaimer\">");
-	put(&text, "\n");
-	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_DISCLAIMER], &text, &html);
-	put(&html, "</p>");
-	a->source_text = hb_buf_steal(&text);
-	a->source_html = hb_buf_steal(&html);
-	return a->source_text && a->source_html;
+	return hb_passage_select(t, a, &sec, blocks, 1) > 0;
 }
 
 static bool resolve(const struct hb_target *targets, size_t n_targets,
@@ -142,7 +71,7 @@ static bool resolve(const struct hb_target *targets, size_t n_targets,
 	*out = (struct hb_passage){0};
 	for (size_t t = 0; t < n_targets; t++) {
 		const struct hb_section *sec;
-		size_t n = hb_target_select(&targets[t], a, &sec, blocks, 256);
+		size_t n = hb_passage_select(&targets[t], a, &sec, blocks, 256);
 		if (!n)
 			continue;
 		out->blocks = malloc(n * sizeof(*out->blocks));
@@ -159,12 +88,8 @@ static bool resolve(const struct hb_target *targets, size_t n_targets,
 /* Where each intent's answer is in each article, found once: a target
  * looks through every block of a section for its locator text, which is
  * too slow to do for every message. */
-bool hb_reply_resolve_passages(struct hb_engine *e)
+bool hb_passage_resolve_all(struct hb_engine *e)
 {
-	for (size_t i = 0; i < e->n_articles; i++) {
-		if (!render_source(e, &e->articles[i]))
-			return false;
-	}
 	for (size_t i = 0; i < e->n_intents; i++) {
 		struct hb_intent *in = &e->intents[i];
 		if (!in->n_targets)
@@ -191,7 +116,7 @@ bool hb_reply_resolve_passages(struct hb_engine *e)
 	return true;
 }
 
-void hb_reply_free_passages(struct hb_engine *e)
+void hb_passage_free_all(struct hb_engine *e)
 {
 	for (size_t i = 0; i < e->n_intents; i++) {
 		for (size_t a = 0; e->intents[i].answers && a < e->n_articles; a++)

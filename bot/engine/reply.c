@@ -1,11 +1,9 @@
-/* From an analysis to a reply: choosing the passage and composing it. */
+/* Composing replies as text and HTML (reply.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "classify.h"
-#include "convo.h"
 #include "lang.h"
 #include "library.h"
 #include "reply.h"
@@ -57,6 +55,86 @@ void hb_reply_expand(const struct hb_engine *e, const struct hb_article *a,
 			p = close + 1;
 		}
 	}
+}
+
+static void put(struct hb_buf *b, const char *s)
+{
+	hb_buf_append(b, s, strlen(s));
+}
+
+static void put_html(struct hb_buf *b, const char *s)
+{
+	hb_buf_html(b, s, strlen(s));
+}
+
+void hb_reply_passage(const struct hb_engine *e, const struct hb_article *a,
+		const struct hb_section *sec, const struct hb_block *const *blocks,
+		size_t n, struct hb_buf *text, struct hb_buf *html)
+{
+	hb_buf_reserve(text, 1024);
+	hb_buf_reserve(html, 1536);
+	put(text, a->title);
+	put(text, ": ");
+	put(text, sec->heading);
+	put(text, "\n");
+	put(html, "<p class=\"hb-heading\"><strong>");
+	put_html(html, a->title);
+	put(html, "</strong>: ");
+	put_html(html, sec->heading);
+	put(html, "</p>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct hb_block *b = blocks[i];
+		put(text, "\n");
+		if (b->text) {
+			put(text, b->text);
+			put(text, "\n");
+			put(html, "<p>");
+			put_html(html, b->text);
+			put(html, "</p>\n");
+		}
+		if (b->type != HB_BLOCK_LIST)
+			continue;
+		put(html, "<ul>\n");
+		for (size_t k = 0; k < b->n_items; k++) {
+			put(text, "  \xe2\x80\xa2 ");
+			put(text, b->items[k]);
+			put(text, "\n");
+			put(html, "<li>");
+			put_html(html, b->items[k]);
+			put(html, "</li>\n");
+		}
+		put(html, "</ul>\n");
+	}
+	put(text, "\n");
+	put(text, a->source_text);
+	put(html, a->source_html);
+}
+
+static bool render_source(const struct hb_engine *e, struct hb_article *a)
+{
+	struct hb_buf text, html;
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	put(&html, "<p class=\"hb-source\">");
+	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_SOURCE], &text, &html);
+	put(&html, "</p>\n<p class=\"hb-disclaimer\">");
+	put(&text, "\n");
+	hb_reply_expand(e, a, NULL, e->wording[HB_WORD_DISCLAIMER], &text, &html);
+	put(&html, "</p>");
+	a->source_text = hb_buf_steal(&text);
+	a->source_html = hb_buf_steal(&html);
+	return a->source_text && a->source_html;
+}
+
+/* Every article's source line and disclaimer, rendered once at load:
+ * every answer ends with them. */
+bool hb_reply_render_sources(struct hb_engine *e)
+{
+	for (size_t i = 0; i < e->n_articles; i++) {
+		if (!render_source(e, &e->articles[i]))
+			return false;
+	}
+	return true;
 }
 
 static void source_of(const struct hb_article *a, struct hb_reply *out)
@@ -136,8 +214,7 @@ bool hb_reply_fallback(const struct hb_engine *e, const char *rule,
 	return finish_reply(&text, &html, out);
 }
 
-/* A reply that is only service wording (small talk, empty, too long). */
-static bool reply_wording(const struct hb_engine *e, enum hb_reply_kind kind,
+bool hb_reply_wording(const struct hb_engine *e, enum hb_reply_kind kind,
 		const char *intent, const char *rule, const char *tmpl,
 		struct hb_reply *out)
 {
@@ -151,26 +228,10 @@ static bool reply_wording(const struct hb_engine *e, enum hb_reply_kind kind,
 	return finish_reply(&text, &html, out);
 }
 
-static bool reply_smalltalk(const struct hb_engine *e,
+bool hb_reply_smalltalk(const struct hb_engine *e,
 		const struct hb_smalltalk *st, const char *rule, struct hb_reply *out)
 {
-	return reply_wording(e, HB_REPLY_SMALLTALK, st->id, rule, st->reply, out);
-}
-
-static const struct hb_smalltalk *smalltalk_by_id(const struct hb_engine *e,
-		const char *id)
-{
-	for (size_t i = 0; i < e->n_smalltalk; i++) {
-		if (strcmp(e->smalltalk[i].id, id) == 0)
-			return &e->smalltalk[i];
-	}
-	return NULL;
-}
-
-bool hb_engine_greeting(const struct hb_engine *e, struct hb_reply *out)
-{
-	*out = (struct hb_reply){0};
-	return reply_smalltalk(e, smalltalk_by_id(e, "greeting"), "greeting", out);
+	return hb_reply_wording(e, HB_REPLY_SMALLTALK, st->id, rule, st->reply, out);
 }
 
 /*
@@ -179,7 +240,7 @@ bool hb_engine_greeting(const struct hb_engine *e, struct hb_reply *out)
  * it's spurting blood" must not get only the crisis reply, whose advice
  * to call the emergency number is conditional.
  */
-static bool reply_escalation(const struct hb_engine *e,
+bool hb_reply_escalation(const struct hb_engine *e,
 		const struct hb_analysis *an, struct hb_reply *out)
 {
 	/* the crisis rule names the category (its wording is the more
@@ -237,7 +298,7 @@ static bool reply_escalation(const struct hb_engine *e,
 	return finish_reply(&text, &html, out);
 }
 
-static bool reply_answer(const struct hb_engine *e, const struct hb_intent *in,
+bool hb_reply_answer(const struct hb_engine *e, const struct hb_intent *in,
 		const char *rule, const struct hb_article *a, struct hb_reply *out)
 {
 	const struct hb_passage *p = &in->answers[a - e->articles];
@@ -257,190 +318,54 @@ static bool reply_answer(const struct hb_engine *e, const struct hb_intent *in,
 	return finish_reply(&text, &html, out);
 }
 
-static void copy_id(char *dst, size_t size, const char *src)
+bool hb_reply_section(const struct hb_engine *e, const struct hb_article *a,
+		const struct hb_section *sec, struct hb_reply *out)
 {
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
-static const struct hb_article *article_by_id(const struct hb_engine *e,
-		const char *id)
-{
-	for (size_t i = 0; id && *id && i < e->n_articles; i++) {
-		if (strcmp(e->articles[i].id, id) == 0)
-			return &e->articles[i];
-	}
-	return NULL;
-}
-
-bool hb_engine_reply_ex(const struct hb_engine *e, struct hb_conversations *conv,
-		const char *conv_id, const char *msg, size_t len, int64_t now,
-		unsigned flags, struct hb_reply *out)
-{
-	struct hb_analysis an;
-	struct hb_convo_state state = {0};
-	bool have_state, ok = false;
-	const struct hb_article *article = NULL;
-
-	*out = (struct hb_reply){0};
-	hb_analysis_init(&an);
-	an.explain = flags & HB_REPLY_EXPLAIN;
-	if (!msg)
-		len = 0;
-	an.md = pcre2_match_data_create(16, NULL);
-	hb_text_normalize(msg ? msg : "", len, &an.norm);
-	if (!an.md || an.norm.oom)
-		goto oom;
-	have_state = hb_convo_get(conv, conv_id, now, &state);
-
-	/* 1. red flags, always, on the whole message whatever its length */
-	if (hb_classify_redflags(e, &an)) {
-		ok = reply_escalation(e, &an, out);
-		goto done;
-	}
-	if (an.norm.len == 0) {
-		ok = reply_wording(e, HB_REPLY_SMALLTALK, "empty", "empty",
-				e->wording[HB_WORD_EMPTY], out);
-		goto done;
-	}
-	if (len > HB_MAX_MESSAGE) {
-		ok = reply_wording(e, HB_REPLY_FALLBACK, NULL, "fallback:too-long",
-				e->wording[HB_WORD_TOO_LONG], out);
-		goto done;
-	}
-
-	/* 2. what is asked, and about what */
-	if (!hb_classify_question(e, &an))
-		goto oom;
-	const struct hb_intent *in = an.intent;
-	const char *rule = an.intent_pattern ? an.intent_pattern->id : NULL;
-	if (in && in->fallback) {
-		ok = hb_reply_fallback(e, rule, NULL, out);
-		out->intent = in->id;
-		state.article[0] = '\0';
-		goto save;
-	}
-	if (!in && an.smalltalk) {
-		ok = reply_smalltalk(e, an.smalltalk, an.smalltalk_pattern->id, out);
-		goto done;
-	}
-	/* an unknown subject ("gout", "aspirin") is never answered from an
-	 * article about something else */
-	if (an.unknown > 0) {
-		ok = hb_reply_fallback(e, "fallback:unknown-subject", NULL, out);
-		state.article[0] = '\0';
-		goto save;
-	}
-	if (!in && an.topic >= 0 && e->about) {
-		in = e->about;
-		rule = "about:topic-only";
-	}
-	if (!in) {
-		ok = hb_reply_fallback(e, "fallback:no-intent", NULL, out);
-		goto done;
-	}
-	if (an.topic >= 0)
-		article = &e->articles[an.topic];
-	else if (an.evidence >= 0)
-		article = &e->articles[an.evidence];
-	else if (have_state && (article = article_by_id(e, state.article)))
-		;
-	else if (e->n_articles == 1)
-		article = &e->articles[0];
-	if (!article) {
-		ok = hb_reply_fallback(e, "fallback:which-topic", NULL, out);
-		out->intent = in->id;
-		goto done;
-	}
-	ok = reply_answer(e, in, rule, article, out);
-	copy_id(state.article, sizeof(state.article), article->id);
-	copy_id(state.intent, sizeof(state.intent), in->id);
-save:
-	if (ok && !hb_convo_put(conv, conv_id, now, &state))
-		ok = false;
-done:
-	out->n_candidates = an.n_candidates;
-	memcpy(out->candidates, an.candidates, sizeof(an.candidates));
-	/* a Spanish message gets Spanish service wording (lang.h) */
-	if (ok && out->kind != HB_REPLY_ESCALATION)
-		ok = hb_lang_finish_reply(e, hb_lang_choose(e, an.words_seen.votes,
-				NULL), out);
-	if (!ok) {
-		hb_reply_finish(out);
-		goto oom;
-	}
-	hb_analysis_finish(&an);
-	return true;
-oom:
-	hb_analysis_finish(&an);
-	out->rule = "error:out-of-memory";
-	return false;
-}
-
-bool hb_engine_reply(const struct hb_engine *e, struct hb_conversations *conv,
-		const char *conv_id, const char *msg, size_t len, int64_t now,
-		struct hb_reply *out)
-{
-	return hb_engine_reply_ex(e, conv, conv_id, msg, len, now, 0, out);
-}
-
-/* "self-care" == "Self-care", "see a doctor" ~ "When to see a doctor" */
-static bool section_name_matches(const char *heading, const char *want)
-{
-	char a[128], b[128];
-	size_t na = 0, nb = 0;
-	for (const char *p = heading; *p && na < sizeof(a) - 1; p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
-			a[na++] = (char)(*p | 0x20);
-	for (const char *p = want; *p && nb < sizeof(b) - 1; p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
-			b[nb++] = (char)(*p | 0x20);
-	a[na] = b[nb] = '\0';
-	return nb >= 3 && strstr(a, b) != NULL;
-}
-
-bool hb_engine_section(const struct hb_engine *e, const char *topic,
-		const char *section, struct hb_reply *out)
-{
-	struct hb_analysis an;
-	const struct hb_article *a = NULL;
-	*out = (struct hb_reply){0};
-	hb_analysis_init(&an);
-	an.md = pcre2_match_data_create(16, NULL);
-	hb_text_normalize(topic ? topic : "", topic ? strlen(topic) : 0, &an.norm);
-	if (!an.md || an.norm.oom || !hb_classify_question(e, &an)) {
-		hb_analysis_finish(&an);
+	const struct hb_block **blocks = calloc(sec->n_blocks, sizeof(*blocks));
+	struct hb_buf text, html;
+	if (!blocks)
 		return false;
+	for (size_t b = 0; b < sec->n_blocks; b++)
+		blocks[b] = &sec->blocks[b];
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	hb_reply_passage(e, a, sec, blocks, sec->n_blocks, &text, &html);
+	free(blocks);
+	out->kind = HB_REPLY_ANSWER;
+	out->article = a->id;
+	out->section = sec->heading;
+	out->rule = "section";
+	source_of(a, out);
+	return finish_reply(&text, &html, out);
+}
+
+const char *hb_reply_kind_str(enum hb_reply_kind kind)
+{
+	switch (kind) {
+	case HB_REPLY_ANSWER: return "answer";
+	case HB_REPLY_ESCALATION: return "escalation";
+	case HB_REPLY_FALLBACK: return "fallback";
+	case HB_REPLY_SMALLTALK: return "smalltalk";
 	}
-	if (an.topic >= 0)
-		a = &e->articles[an.topic];
-	else if (an.evidence >= 0)
-		a = &e->articles[an.evidence];
-	hb_analysis_finish(&an);
-	if (!a) {
-		hb_reply_fallback(e, "section:unknown-topic", NULL, out);
-		return false;
+	return "unknown";
+}
+
+const char *hb_severity_str(enum hb_severity severity)
+{
+	switch (severity) {
+	case HB_SEVERITY_NONE: return "none";
+	case HB_SEVERITY_URGENT: return "urgent";
+	case HB_SEVERITY_CRISIS: return "crisis";
+	case HB_SEVERITY_EMERGENCY: return "emergency";
 	}
-	for (size_t s = 0; s < a->n_sections; s++) {
-		const struct hb_section *sec = &a->sections[s];
-		if (!section_name_matches(sec->heading, section ? section : ""))
-			continue;
-		const struct hb_block **blocks = calloc(sec->n_blocks, sizeof(*blocks));
-		struct hb_buf text, html;
-		if (!blocks)
-			return false;
-		for (size_t b = 0; b < sec->n_blocks; b++)
-			blocks[b] = &sec->blocks[b];
-		hb_buf_init(&text);
-		hb_buf_init(&html);
-		hb_reply_passage(e, a, sec, blocks, sec->n_blocks, &text, &html);
-		free(blocks);
-		out->kind = HB_REPLY_ANSWER;
-		out->article = a->id;
-		out->section = sec->heading;
-		out->rule = "section";
-		source_of(a, out);
-		return finish_reply(&text, &html, out);
-	}
-	hb_reply_fallback(e, "section:unknown-section", a, out);
-	return false;
+	return "unknown";
+}
+
+void hb_reply_finish(struct hb_reply *reply)
+{
+	if (!reply)
+		return;
+	free(reply->text);
+	free(reply->html);
+	*reply = (struct hb_reply){0};
 }
