@@ -29,7 +29,17 @@ const char *const hb_wording_keys[HB_WORD_COUNT] = {
 	[HB_WORD_EMPTY] = "empty",
 	[HB_WORD_DISCLAIMER] = "disclaimer",
 	[HB_WORD_SOURCE] = "source",
+	[HB_WORD_COMMAND_HELP] = "command_help",
 };
+
+const char *hb_engine_wording(const struct hb_engine *e, const char *key)
+{
+	for (size_t k = 0; e && key && k < HB_WORD_COUNT; k++) {
+		if (strcmp(key, hb_wording_keys[k]) == 0)
+			return e->wording[k];
+	}
+	return NULL;
+}
 
 static pcre2_code *compile(struct hb_loader *ld, const char *entry,
 		const char *src, size_t len)

@@ -182,6 +182,9 @@ enum hb_wording {
 	HB_WORD_EMPTY,
 	HB_WORD_DISCLAIMER,
 	HB_WORD_SOURCE,
+	/* optional, for a channel (hb_engine_wording()): the Matrix staff
+	 * commands' help */
+	HB_WORD_COMMAND_HELP,
 	HB_WORD_COUNT,
 };
 

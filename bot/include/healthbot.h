@@ -143,6 +143,11 @@ HB_EXPORT const char *hb_severity_str(enum hb_severity severity);
 
 /* The greeting a channel shows when a conversation opens. */
 HB_EXPORT bool hb_engine_greeting(const struct hb_engine *engine, struct hb_reply *out);
+/* A channel's own service wording from the data's "replies" (in the
+ * engine's locale), e.g. "command_help": the text as written, its
+ * placeholders for the caller to fill; NULL when the data has none. */
+HB_EXPORT const char *hb_engine_wording(const struct hb_engine *engine,
+		const char *key);
 
 /* Library introspection, for staff commands and `healthbot check`. */
 HB_EXPORT size_t hb_engine_article_count(const struct hb_engine *engine);

@@ -21,52 +21,83 @@ static bool finish_text(struct hb_buf *text, struct hb_buf *html,
 	return true;
 }
 
+/* Appends tmpl with every {prefix} made the command prefix; other
+ * placeholders stay as they are. */
+static void expand_prefix(struct hb_buf *out, const char *tmpl,
+		const char *prefix)
+{
+	static const char var[] = "{prefix}";
+	const char *p = tmpl;
+	for (const char *at; (at = strstr(p, var)); p = at + sizeof(var) - 1) {
+		hb_buf_append(out, p, (size_t)(at - p));
+		hb_buf_puts(out, prefix);
+	}
+	hb_buf_puts(out, p);
+}
+
+/*
+ * The HTML form of a command's text, so the wording is written once: a
+ * paragraph per line, and a run of lines indented by two spaces a list,
+ * whose items read "command: what it does" (the command shown as code).
+ */
+static void text_to_html(struct hb_buf *html, const char *text)
+{
+	bool in_list = false;
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		bool item = n > 2 && p[0] == ' ' && p[1] == ' ';
+		if (in_list && !item) {
+			hb_buf_puts(html, "</ul>\n");
+			in_list = false;
+		}
+		if (item) {
+			const char *line = p + 2;
+			size_t len = n - 2;
+			size_t code = 0;
+			while (code + 1 < len && !(line[code] == ':' &&
+					line[code + 1] == ' '))
+				code++;
+			if (code + 1 >= len)
+				code = 0;
+			if (!in_list)
+				hb_buf_puts(html, "<ul>\n");
+			in_list = true;
+			hb_buf_puts(html, "<li>");
+			if (code) {
+				hb_buf_puts(html, "<code>");
+				hb_buf_html(html, line, code);
+				hb_buf_puts(html, "</code>");
+			}
+			hb_buf_html(html, line + code, len - code);
+			hb_buf_puts(html, "</li>\n");
+		} else if (n) {
+			hb_buf_puts(html, "<p>");
+			hb_buf_html(html, p, n);
+			hb_buf_puts(html, "</p>\n");
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	if (in_list)
+		hb_buf_puts(html, "</ul>\n");
+	if (html->len && html->data[html->len - 1] == '\n')
+		html->data[--html->len] = '\0';
+}
+
+/* The wording is the library's (intents/: "replies", "command_help"), in
+ * its locale; without it, "help" is a question for the engine. */
 static bool help(const struct hb_engine *e, const char *prefix,
 		struct hb_reply *out)
 {
 	struct hb_buf text, html;
-	struct hb_reply probe;
-	/* show the example only when this library can answer it */
-	bool example = hb_engine_section(e, "cramps", "self-care", &probe);
-	hb_reply_finish(&probe);
+	const char *tmpl = hb_engine_wording(e, "command_help");
+	if (!tmpl)
+		return false;
 	hb_buf_init(&text);
 	hb_buf_init(&html);
-	hb_buf_printf(&text,
-		"I answer health questions with passages from the health "
-		"information library, and I always name the source.\n"
-		"In a direct chat, just ask. In a group room, mention me or start "
-		"with %s.\n\n"
-		"Staff quick reference:\n"
-		"  %s topics: the articles in the library\n"
-		"  %s <topic> <section>: a whole section with its source%s%s%s\n"
-		"  %s help: this text\n\n"
-		"I am not a clinician. In an emergency, call your local emergency "
-		"number.\n", prefix, prefix, prefix,
-		example ? " (e.g. " : "", example ? prefix : "",
-		example ? " cramps self-care)" : "", prefix);
-	hb_buf_puts(&html, "<p>I answer health questions with passages from "
-		"the health information library, and I always name the source.</p>\n"
-		"<p>In a direct chat, just ask. In a group room, mention me or start "
-		"with <code>");
-	hb_buf_html(&html, prefix, strlen(prefix));
-	hb_buf_puts(&html, "</code>.</p>\n<p>Staff quick reference:</p>\n<ul>\n"
-		"<li><code>");
-	hb_buf_html(&html, prefix, strlen(prefix));
-	hb_buf_puts(&html, " topics</code>: the articles in the library</li>\n"
-		"<li><code>");
-	hb_buf_html(&html, prefix, strlen(prefix));
-	hb_buf_puts(&html, " &lt;topic&gt; &lt;section&gt;</code>: a whole "
-		"section with its source");
-	if (example) {
-		hb_buf_puts(&html, " (e.g. <code>");
-		hb_buf_html(&html, prefix, strlen(prefix));
-		hb_buf_puts(&html, " cramps self-care</code>)");
-	}
-	hb_buf_puts(&html, "</li>\n<li><code>");
-	hb_buf_html(&html, prefix, strlen(prefix));
-	hb_buf_puts(&html, " help</code>: this text</li>\n</ul>\n"
-		"<p>I am not a clinician. In an emergency, call your local "
-		"emergency number.</p>");
+	expand_prefix(&text, tmpl, prefix);
+	text_to_html(&html, text.data ? text.data : "");
 	return finish_text(&text, &html, "command:help", out);
 }
 

@@ -410,7 +410,19 @@ static void test_commands(void **state)
 	hb_reply_finish(&r);
 	assert_true(hb_mx_command_run(engine, "!health", "", &r, &name));
 	assert_string_equal(name, "help");
-	assert_non_null(strstr(r.html, "<code>!health topics</code>"));
+	/* the wording is the data's ("command_help"), the HTML made from it */
+	assert_non_null(strstr(r.text, "  !health topics: the articles"));
+	assert_null(strstr(r.text, "{prefix}"));
+	assert_non_null(strstr(r.html, "<li><code>!health topics</code>: the "));
+	assert_non_null(strstr(r.html, "<code>!health &lt;topic&gt; &lt;section&gt;"
+		"</code>"));
+	assert_int_equal(strncmp(r.html, "<p>I answer", 11), 0);
+	assert_non_null(strstr(r.html, "</ul>\n<p>"));
+	hb_reply_finish(&r);
+	/* the prefix is the operator's: escaped like any text */
+	assert_true(hb_mx_command_run(engine, "<b>&", "help", &r, &name));
+	assert_null(strstr(r.html, "<b>"));
+	assert_non_null(strstr(r.html, "<code>&lt;b&gt;&amp; topics</code>"));
 	hb_reply_finish(&r);
 	assert_true(hb_mx_command_run(engine, "!health", "cramps self-care", &r, &name));
 	assert_string_equal(name, "section");
