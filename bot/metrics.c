@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "grow.h"
 #include "healthbot.h"
 #include "log.h"
 #include "metrics.h"
@@ -25,7 +26,7 @@ struct hb_metric {
 	double bounds[HB_METRICS_MAX_BUCKETS];
 	size_t n_bounds;
 	struct series *series;
-	size_t n_series, cap_series;
+	size_t n_series;
 	struct series *other; /* past HB_METRICS_MAX_SERIES */
 };
 
@@ -158,14 +159,10 @@ static struct series *find(struct hb_metric *f, const char *const *values,
 		}
 		return f->other;
 	}
-	if (f->n_series == f->cap_series) {
-		size_t cap = f->cap_series ? f->cap_series * 2 : 8;
-		struct series *grown = realloc(f->series, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		f->series = grown;
-		f->cap_series = cap;
-	}
+	struct series *grown = hb_grow(f->series, f->n_series, sizeof(*grown));
+	if (!grown)
+		return NULL;
+	f->series = grown;
 	if (!fill(f, &f->series[f->n_series], values))
 		return NULL;
 	return &f->series[f->n_series++];

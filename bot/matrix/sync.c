@@ -336,6 +336,8 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 		hb_mx_client_later(c, delay, hb_mx_sync_next);
 		return;
 	}
+	/* strict, and an escaped NUL in a message is read as a space: "I
+	 * can't\u0000breathe" reaches the engine whole */
 	cJSON *root = hb_json_parse(res->body, res->len, NULL);
 	const cJSON *next = get(root, "next_batch");
 	if (!cJSON_IsString(next) || !next->valuestring[0]) {

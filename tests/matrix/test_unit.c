@@ -1,5 +1,5 @@
 /* Unit tests for the Matrix channel's pure parts: reading events, writing
- * replies, URLs and ids, backoff, the state file, the config section and
+ * replies, URLs and ids, the state file, the config section and
  * the staff commands. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backoff.h"
 #include "command.h"
 #include "event.h"
 #include "healthbot.h"
@@ -262,17 +261,6 @@ static void test_urls_and_ids(void **state)
 	hb_buf_finish(&s);
 }
 
-static void test_backoff(void **state)
-{
-	for (unsigned a = 0; a < 40; a++) {
-		long d = hb_backoff_ms(a, 1000, 300000);
-		long full = a >= 9 ? 300000 : 1000L << a;
-		if (full > 300000)
-			full = 300000;
-		assert_true(d >= full / 2 && d <= full);
-	}
-}
-
 static char *temp_dir(void)
 {
 	char tmpl[] = "/tmp/hb-matrix-test-XXXXXX";
@@ -462,7 +450,6 @@ int main(void)
 		cmocka_unit_test(test_own_join),
 		cmocka_unit_test(test_reply_json),
 		cmocka_unit_test(test_urls_and_ids),
-		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_commands),
