@@ -12,6 +12,7 @@
 #include "json.h"
 #include "lang.h"
 #include "library.h"
+#include "subject.h"
 #include "negation.h"
 #include "text.h"
 #include "typo.h"
@@ -92,6 +93,8 @@ static bool load_file(struct hb_loader *ld)
 			done = hb_lang_load(ld, it);
 		} else if (strcmp(it->string, "typos") == 0) {
 			done = hb_typo_load(ld, it);
+		} else if (strcmp(it->string, "subjects") == 0) {
+			done = hb_subjects_load(ld, it);
 		} else if (!is_list) {
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				strcmp(it->string, "intents") && strcmp(it->string, "redflags") &&
@@ -355,6 +358,7 @@ void hb_data_finish(struct hb_engine *e)
 	hb_lang_destroy(e->langs);
 	hb_typo_destroy(e->typo);
 	hb_terms_destroy(e->terms);
+	hb_subjects_destroy(e->subjects);
 	pcre2_match_context_free(e->match_ctx);
 	hb_strset_finish(&e->vocabulary);
 	for (size_t k = 0; k < HB_WORD_COUNT; k++)

@@ -12,6 +12,7 @@
 #include "lang.h"
 #include "library.h"
 #include "reply.h"
+#include "subject.h"
 #include "text.h"
 
 static const struct hb_smalltalk *smalltalk_by_id(const struct hb_engine *e,
@@ -100,6 +101,15 @@ bool hb_engine_reply_ex(const struct hb_engine *e, struct hb_conversations *conv
 	 * article about something else */
 	if (an.unknown > 0) {
 		ok = hb_reply_fallback(e, "fallback:unknown-subject", NULL, out);
+		state.article[0] = '\0';
+		goto save;
+	}
+	/* nor is a condition or drug an article only names ("what causes
+	 * diabetes"), unless the message ties it to the topic */
+	const char *subject = NULL;
+	if (hb_subjects_off_topic(e, &an, have_state ? state.article : NULL,
+			&subject)) {
+		ok = hb_reply_fallback(e, "fallback:off-topic", NULL, out);
 		state.article[0] = '\0';
 		goto save;
 	}

@@ -11,6 +11,8 @@
 #include "prefilter.h"
 #include "terms.h"
 
+struct hb_subjects;
+
 struct hb_negation;
 struct hb_langs;
 struct hb_typo;
@@ -203,6 +205,7 @@ struct hb_engine {
 	 * intents need a word the message does not have. */
 	struct hb_prefilter *prefilter;
 	struct hb_terms *terms;        /* {NAME} term classes (terms.h) */
+	struct hb_subjects *subjects;  /* named, not covered (subject.h); may be NULL */
 	struct hb_negation *negation;  /* negation/history cues (negation.h); may be NULL */
 	struct hb_langs *langs;        /* reply languages (lang.h); may be NULL */
 	struct hb_typo *typo;          /* red-flag typos, message words (typo.h) */
