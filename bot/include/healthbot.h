@@ -154,12 +154,23 @@ HB_EXPORT size_t hb_engine_article_count(const struct hb_engine *engine);
 /* Returns the article id, and its title in *title. */
 HB_EXPORT const char *hb_engine_article(const struct hb_engine *engine, size_t i,
 		const char **title);
+
+/* What hb_engine_section() found. */
+enum hb_section_result {
+	HB_SECTION_OK,         /* out: the whole section, with its source */
+	HB_SECTION_NO_TOPIC,   /* no article matches topic; out: a fallback */
+	HB_SECTION_NO_SECTION, /* the article has no such section; out: a
+	                        * fallback naming the sections it has */
+	HB_SECTION_ERROR,      /* out of memory; out has no text */
+};
+
 /*
  * A whole section, chosen by topic name and section name in plain words
- * (e.g. "cramps", "self-care"). Returns false with a fallback reply when
- * either is unknown.
+ * (e.g. "cramps", "self-care"). Release out with hb_reply_finish()
+ * whatever the result.
  */
-HB_EXPORT bool hb_engine_section(const struct hb_engine *engine, const char *topic,
+HB_EXPORT enum hb_section_result hb_engine_section(
+		const struct hb_engine *engine, const char *topic,
 		const char *section, struct hb_reply *out);
 
 /*

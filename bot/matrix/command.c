@@ -176,11 +176,12 @@ static bool section(const struct hb_engine *e, const char *args,
 		char *topic = join(words, 0, k);
 		char *sec = join(words, k, n);
 		struct hb_reply r;
-		if (topic && sec && hb_engine_section(e, topic, sec, &r)) {
+		enum hb_section_result res = topic && sec ?
+			hb_engine_section(e, topic, sec, &r) : HB_SECTION_ERROR;
+		if (res == HB_SECTION_OK) {
 			*out = r;
 			found = true;
-		} else if (topic && sec && n == 2 && r.text && r.rule &&
-				strcmp(r.rule, "section:unknown-section") == 0) {
+		} else if (res == HB_SECTION_NO_SECTION && n == 2) {
 			/* "cramps treatments": a known topic with a section name
 			 * that is not there; the reply lists the real ones */
 			*out = r;

@@ -332,13 +332,26 @@ static void test_html_escaped(void **state)
 static void test_section_lookup(void **state)
 {
 	struct hb_reply r;
-	assert_true(hb_engine_section(engine, "cramps", "self-care", &r));
+	assert_int_equal(hb_engine_section(engine, "cramps", "self-care", &r),
+		HB_SECTION_OK);
 	assert_string_equal(r.section, "Self-care");
 	assert_non_null(strstr(r.text, "To help prevent night leg cramps, try to:"));
 	assert_non_null(strstr(r.text, "To relieve night leg cramps, try to:"));
 	hb_reply_finish(&r);
-	assert_false(hb_engine_section(engine, "gout", "causes", &r));
+	assert_int_equal(hb_engine_section(engine, "gout", "causes", &r),
+		HB_SECTION_NO_TOPIC);
 	assert_int_equal(r.kind, HB_REPLY_FALLBACK);
+	assert_string_equal(r.rule, "section:unknown-topic");
+	assert_null(r.article);
+	hb_reply_finish(&r);
+	/* a known topic, a section it does not have: the reply names the
+	 * sections it has */
+	assert_int_equal(hb_engine_section(engine, "cramps", "treatments", &r),
+		HB_SECTION_NO_SECTION);
+	assert_int_equal(r.kind, HB_REPLY_FALLBACK);
+	assert_string_equal(r.rule, "section:unknown-section");
+	assert_non_null(r.article);
+	assert_non_null(strstr(r.text, "Self-care"));
 	hb_reply_finish(&r);
 }
 
