@@ -111,6 +111,12 @@ static void test_followups(void **state)
 	expect(conv, "and statins?", HB_REPLY_ANSWER, NULL, "linked-medicines");
 	expect(conv, "kidney disease?", HB_REPLY_ANSWER, NULL, "linked-conditions");
 	expect(conv, "thyroid too?", HB_REPLY_ANSWER, NULL, "linked-conditions");
+	/* a statement of having it, with no question of its own */
+	expect(conv, "im on dialysis", HB_REPLY_ANSWER, NULL, "linked-conditions");
+	expect(conv, "i have diabetes what should i eat", HB_REPLY_FALLBACK,
+		"fallback:off-topic", NULL);
+	expect(conv, "why do i get leg cramps at night", HB_REPLY_ANSWER, NULL,
+		"causes");
 	/* a question of its own about the subject is not a follow-up */
 	expect(conv, "how do I treat diabetes", HB_REPLY_FALLBACK,
 		"fallback:off-topic", NULL);
