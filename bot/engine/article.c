@@ -239,166 +239,237 @@ bool hb_article_add_topic(struct hb_article *a, const char *name)
 	return true;
 }
 
-static bool parse(struct hb_article *a, char *data, size_t size,
-		struct hb_error *err)
+/*
+ * The parser reads the export line by line in four states: the page
+ * header (provenance lines up to "< Back"), the title, the body (headings,
+ * paragraphs, lists) and the footer (the date and copyright lines). Each
+ * state has its function; it takes a line, or hands it on to the next
+ * state (STEP_AGAIN).
+ */
+enum parse_state { IN_HEADER, IN_TITLE, IN_BODY, IN_FOOTER };
+
+enum step {
+	STEP_NEXT,  /* the line is read */
+	STEP_AGAIN, /* the state changed: read the same line in the new one */
+	STEP_FAIL,  /* a format error, in err */
+	STEP_OOM,
+};
+
+struct parser {
+	struct hb_article *a;
+	struct hb_error *err;
+	struct line *lines;
+	size_t n_lines;
+	enum parse_state state;
+	bool saw_back;            /* the export has a "< Back" header */
+	struct hb_section *sec;   /* the section taking blocks */
+	struct hb_block *list;    /* the list still taking items */
+};
+
+/* Split first: a heading is known by the blank line after it. */
+static bool split_lines(struct parser *p, char *data, size_t size)
 {
-	enum { HEADER, TITLE, BODY, FOOTER } state = HEADER;
-	bool saw_back = strstr(data, "\n< Back") != NULL || strncmp(data, "< Back", 6) == 0;
-	struct hb_section *sec = NULL;
-	struct hb_block *list = NULL; /* the list still taking items */
-	struct line *lines = NULL;
-	size_t n_lines = 0;
-	bool ok = false;
-
-	/* split first: a heading is known by the blank line after it */
-	for (char *p = data, *end = data + size; p < end;) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		struct line *l = hb_grow(lines, n_lines, sizeof(*l));
+	for (char *s = data, *end = data + size; s < end;) {
+		char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		struct line *l = hb_grow(p->lines, p->n_lines, sizeof(*l));
 		if (!l)
-			goto oom;
-		lines = l;
-		lines[n_lines].s = trim(p, &len);
-		lines[n_lines].len = len;
-		lines[n_lines].no = (int)n_lines + 1;
-		n_lines++;
-		p = nl ? nl + 1 : end;
+			return false;
+		p->lines = l;
+		l[p->n_lines].s = trim(s, &len);
+		l[p->n_lines].len = len;
+		l[p->n_lines].no = (int)p->n_lines + 1;
+		p->n_lines++;
+		s = nl ? nl + 1 : end;
 	}
+	return true;
+}
 
-	for (size_t i = 0; i < n_lines; i++) {
-		char *s = lines[i].s;
-		size_t len = lines[i].len;
-		int no = lines[i].no;
-		if (len == 0)
-			continue;
-		if (state == HEADER) {
-			if (strcmp(s, "< Back") == 0) {
-				state = TITLE;
-				continue;
-			}
-			if (saw_back) {
-				if (!a->publisher)
-					a->publisher = publisher_from(s);
-				if (!push_string(&a->provenance, &a->n_provenance, s))
-					goto oom;
-				continue;
-			}
-			state = TITLE;
-		}
-		if (state == TITLE) {
-			if (!(a->title = strdup(s)))
-				goto oom;
-			if (!hb_article_add_topic(a, s))
-				goto oom;
-			state = BODY;
-			continue;
-		}
-		if (starts_with(s, "Content Last Updated:")) {
-			const char *d = s + strlen("Content Last Updated:");
-			/* one date per article: with two, the one replies show
-			 * would depend on their order (and the first leaked) */
-			if (a->updated) {
-				hb_error_set(err, a->path, "Content Last Updated", no, 1,
-					"a second \"Content Last Updated:\" line");
-				goto out;
-			}
-			while (*d == ' ')
-				d++;
-			if (!(a->updated = strdup(d)))
-				goto oom;
-			a->updated_days = hb_article_parse_date(d);
-			if (a->updated_days < 0) {
-				hb_error_set(err, a->path, "Content Last Updated", no, 1,
-					"unreadable date \"%s\" (expected DD-Mon-YYYY)", d);
-				goto out;
-			}
-			state = FOOTER;
-			list = NULL;
-			continue;
-		}
-		if (strncmp(s, "\xc2\xa9", 2) == 0 || starts_with(s, "(c) ") ||
-				starts_with(s, "Copyright")) {
-			free(a->copyright);
-			if (!(a->copyright = strdup(s)))
-				goto oom;
-			state = FOOTER;
-			continue;
-		}
-		if (state == FOOTER) {
-			hb_error_set(err, a->path, "", no, 1,
-				"text after the Content Last Updated line");
-			goto out;
-		}
-		const char *item = bullet_body(s);
-		if (item) {
-			if (!sec) {
-				hb_error_set(err, a->path, "", no, 1,
-					"list item before the first section heading");
-				goto out;
-			}
-			if (!list) {
-				struct hb_block *prev = sec->n_blocks ?
-					&sec->blocks[sec->n_blocks - 1] : NULL;
-				if (prev && prev->type == HB_BLOCK_PARAGRAPH &&
-						prev->text && prev->text[strlen(prev->text) - 1] == ':') {
-					prev->type = HB_BLOCK_LIST;
-				} else if (!push_block(sec, HB_BLOCK_LIST, NULL, no)) {
-					goto oom;
-				}
-				list = &sec->blocks[sec->n_blocks - 1];
-			}
-			if (*item && !push_item(list, item))
-				goto oom;
-			continue;
-		}
-		list = NULL;
-		bool alone = (i + 1 >= n_lines || lines[i + 1].len == 0) &&
-			(i == 0 || lines[i - 1].len == 0);
-		if (alone && len <= 80 && !ends_with_punct(s, len)) {
-			if (!(sec = push_section(a, s, no)))
-				goto oom;
-			continue;
-		}
-		if (!sec) {
-			/* an introduction before any heading */
-			if (!(sec = push_section(a, "Overview", no)))
-				goto oom;
-		}
-		if (!push_block(sec, HB_BLOCK_PARAGRAPH, s, no))
-			goto oom;
-		if (!add_also_called(a, s))
-			goto oom;
+static enum step header_line(struct parser *p, const struct line *l)
+{
+	if (strcmp(l->s, "< Back") == 0) {
+		p->state = IN_TITLE;
+		return STEP_NEXT;
 	}
+	if (!p->saw_back) {
+		/* no page header: this is the title */
+		p->state = IN_TITLE;
+		return STEP_AGAIN;
+	}
+	if (!p->a->publisher)
+		p->a->publisher = publisher_from(l->s);
+	return push_string(&p->a->provenance, &p->a->n_provenance, l->s) ?
+		STEP_NEXT : STEP_OOM;
+}
 
+static enum step title_line(struct parser *p, const struct line *l)
+{
+	if (!(p->a->title = strdup(l->s)) || !hb_article_add_topic(p->a, l->s))
+		return STEP_OOM;
+	p->state = IN_BODY;
+	return STEP_NEXT;
+}
+
+static bool starts_footer(const char *s)
+{
+	return starts_with(s, "Content Last Updated:") ||
+		strncmp(s, "\xc2\xa9", 2) == 0 || starts_with(s, "(c) ") ||
+		starts_with(s, "Copyright");
+}
+
+/* The date line and copyright lines; nothing else may follow them. */
+static enum step footer_line(struct parser *p, const struct line *l)
+{
+	struct hb_article *a = p->a;
+	if (starts_with(l->s, "Content Last Updated:")) {
+		const char *d = l->s + strlen("Content Last Updated:");
+		/* one date per article: with two, the one replies show
+		 * would depend on their order (and the first leaked) */
+		if (a->updated) {
+			hb_error_set(p->err, a->path, "Content Last Updated", l->no, 1,
+				"a second \"Content Last Updated:\" line");
+			return STEP_FAIL;
+		}
+		while (*d == ' ')
+			d++;
+		if (!(a->updated = strdup(d)))
+			return STEP_OOM;
+		a->updated_days = hb_article_parse_date(d);
+		if (a->updated_days < 0) {
+			hb_error_set(p->err, a->path, "Content Last Updated", l->no, 1,
+				"unreadable date \"%s\" (expected DD-Mon-YYYY)", d);
+			return STEP_FAIL;
+		}
+		return STEP_NEXT;
+	}
+	if (starts_footer(l->s)) {
+		free(a->copyright);
+		return (a->copyright = strdup(l->s)) ? STEP_NEXT : STEP_OOM;
+	}
+	hb_error_set(p->err, a->path, "", l->no, 1,
+		"text after the Content Last Updated line");
+	return STEP_FAIL;
+}
+
+/* A bullet: the next item of the list being read, or the first of a new
+ * one (the paragraph before it becomes its lead-in when it ends in ':'). */
+static enum step list_item(struct parser *p, const struct line *l,
+		const char *item)
+{
+	struct hb_section *sec = p->sec;
+	if (!sec) {
+		hb_error_set(p->err, p->a->path, "", l->no, 1,
+			"list item before the first section heading");
+		return STEP_FAIL;
+	}
+	if (!p->list) {
+		struct hb_block *prev = sec->n_blocks ?
+			&sec->blocks[sec->n_blocks - 1] : NULL;
+		if (prev && prev->type == HB_BLOCK_PARAGRAPH &&
+				prev->text && prev->text[strlen(prev->text) - 1] == ':') {
+			prev->type = HB_BLOCK_LIST;
+		} else if (!push_block(sec, HB_BLOCK_LIST, NULL, l->no)) {
+			return STEP_OOM;
+		}
+		p->list = &sec->blocks[sec->n_blocks - 1];
+	}
+	return !*item || push_item(p->list, item) ? STEP_NEXT : STEP_OOM;
+}
+
+/* Line i of the body: a list item, a section heading (short, alone, no
+ * closing punctuation) or a paragraph. */
+static enum step body_line(struct parser *p, size_t i)
+{
+	const struct line *l = &p->lines[i];
+	if (starts_footer(l->s)) {
+		p->state = IN_FOOTER;
+		p->list = NULL;
+		return STEP_AGAIN;
+	}
+	const char *item = bullet_body(l->s);
+	if (item)
+		return list_item(p, l, item);
+	p->list = NULL;
+	bool alone = (i + 1 >= p->n_lines || p->lines[i + 1].len == 0) &&
+		(i == 0 || p->lines[i - 1].len == 0);
+	if (alone && l->len <= 80 && !ends_with_punct(l->s, l->len))
+		return (p->sec = push_section(p->a, l->s, l->no)) ? STEP_NEXT : STEP_OOM;
+	/* an introduction before any heading */
+	if (!p->sec && !(p->sec = push_section(p->a, "Overview", l->no)))
+		return STEP_OOM;
+	if (!push_block(p->sec, HB_BLOCK_PARAGRAPH, l->s, l->no) ||
+			!add_also_called(p->a, l->s))
+		return STEP_OOM;
+	return STEP_NEXT;
+}
+
+static enum step read_line(struct parser *p, size_t i)
+{
+	switch (p->state) {
+	case IN_HEADER:
+		return header_line(p, &p->lines[i]);
+	case IN_TITLE:
+		return title_line(p, &p->lines[i]);
+	case IN_BODY:
+		return body_line(p, i);
+	case IN_FOOTER:
+		return footer_line(p, &p->lines[i]);
+	}
+	return STEP_FAIL;
+}
+
+/* What a whole article needs, checked once every line is read. */
+static enum step check_whole(struct parser *p)
+{
+	struct hb_article *a = p->a;
 	if (!a->title) {
-		hb_error_set(err, a->path, "", 0, 0, "no title: the file is empty");
-		goto out;
+		hb_error_set(p->err, a->path, "", 0, 0, "no title: the file is empty");
+		return STEP_FAIL;
 	}
 	if (a->n_sections == 0) {
-		hb_error_set(err, a->path, "", 0, 0, "no sections after the title");
-		goto out;
+		hb_error_set(p->err, a->path, "", 0, 0, "no sections after the title");
+		return STEP_FAIL;
 	}
 	for (size_t i = 0; i < a->n_sections; i++) {
 		if (a->sections[i].n_blocks == 0) {
-			hb_error_set(err, a->path, a->sections[i].heading,
+			hb_error_set(p->err, a->path, a->sections[i].heading,
 				a->sections[i].line, 1, "section has no text");
-			goto out;
+			return STEP_FAIL;
 		}
 	}
 	if (!a->updated) {
-		hb_error_set(err, a->path, "", n_lines, 0,
+		hb_error_set(p->err, a->path, "", (int)p->n_lines, 0,
 			"no \"Content Last Updated:\" line");
-		goto out;
+		return STEP_FAIL;
 	}
 	if (!a->publisher && !(a->publisher = strdup("Health Information Library")))
-		goto oom;
-	ok = true;
-	goto out;
-oom:
-	hb_error_set(err, a->path, "", 0, 0, "out of memory");
-out:
-	free(lines);
-	return ok;
+		return STEP_OOM;
+	return STEP_NEXT;
+}
+
+static bool parse(struct hb_article *a, char *data, size_t size,
+		struct hb_error *err)
+{
+	struct parser p = {
+		.a = a,
+		.err = err,
+		.state = IN_HEADER,
+		.saw_back = strstr(data, "\n< Back") != NULL ||
+			strncmp(data, "< Back", 6) == 0,
+	};
+	enum step st = split_lines(&p, data, size) ? STEP_NEXT : STEP_OOM;
+	for (size_t i = 0; i < p.n_lines && st != STEP_FAIL && st != STEP_OOM; i++) {
+		if (p.lines[i].len == 0)
+			continue;
+		while ((st = read_line(&p, i)) == STEP_AGAIN)
+			;
+	}
+	if (st == STEP_NEXT)
+		st = check_whole(&p);
+	if (st == STEP_OOM)
+		hb_error_set(err, a->path, "", 0, 0, "out of memory");
+	free(p.lines);
+	return st == STEP_NEXT;
 }
 
 bool hb_article_load(struct hb_article *a, const char *path, const char *id,
