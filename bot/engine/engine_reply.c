@@ -171,7 +171,7 @@ bool hb_engine_reply_ex(const struct hb_engine *e, struct hb_conversations *conv
 	memcpy(out->candidates, t.an.candidates, sizeof(t.an.candidates));
 	/* a Spanish message gets Spanish service wording (lang.h) */
 	if (ok && out->kind != HB_REPLY_ESCALATION)
-		ok = hb_lang_finish_reply(e, hb_lang_choose(e,
+		ok = hb_reply_localize(e, hb_lang_choose(e,
 				t.an.words_seen.votes, NULL), out);
 	hb_analysis_finish(&t.an);
 	if (!ok) {

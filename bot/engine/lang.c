@@ -7,7 +7,6 @@
 #include "data.h"
 #include "json.h"
 #include "lang.h"
-#include "reply.h"
 #include "text.h"
 #include "utf8.h"
 #include "util.h"
@@ -275,68 +274,4 @@ const char *hb_lang_library_note(const struct hb_engine *e, int lang)
 {
 	return lang >= 0 && e->langs && (size_t)lang < e->langs->n ?
 		e->langs->items[lang].library_note : NULL;
-}
-
-/* Service wording as one paragraph per line, as reply.c renders it. */
-static void paragraphs(const struct hb_engine *e, const char *tmpl,
-		struct hb_buf *text, struct hb_buf *html)
-{
-	struct hb_buf plain;
-	hb_buf_init(&plain);
-	hb_reply_expand(e, NULL, NULL, tmpl, &plain, NULL);
-	const char *p = plain.data ? plain.data : "";
-	hb_buf_puts(text, p);
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		if (n) {
-			hb_buf_puts(html, "<p>");
-			hb_buf_html(html, p, n);
-			hb_buf_puts(html, "</p>\n");
-		}
-		p += n;
-		if (*p)
-			p++;
-	}
-	hb_buf_finish(&plain);
-}
-
-bool hb_lang_finish_reply(const struct hb_engine *e, int lang,
-		struct hb_reply *r)
-{
-	/* small talk and "too long" stay English, and say so */
-	bool too_long = r->rule && strcmp(r->rule, "fallback:too-long") == 0;
-	if (r->kind == HB_REPLY_SMALLTALK || too_long)
-		lang = -1;
-	r->lang = hb_lang_code(e, lang);
-	if (lang < 0 || !r->text || !r->html)
-		return true;
-	const struct hb_lang *l = &e->langs->items[lang];
-	struct hb_buf text, html;
-	hb_buf_init(&text);
-	hb_buf_init(&html);
-	if (r->kind == HB_REPLY_FALLBACK && !r->article) {
-		paragraphs(e, hb_lang_wording(e, lang, HB_WORD_FALLBACK), &text, &html);
-		if (html.len && html.data[html.len - 1] == '\n')
-			html.data[--html.len] = '\0';
-	} else if (r->kind == HB_REPLY_ANSWER ||
-			(r->kind == HB_REPLY_FALLBACK && r->article)) {
-		/* the article's own words stay as written: never translated */
-		paragraphs(e, l->library_note, &text, &html);
-		hb_buf_puts(&text, "\n\n");
-		hb_buf_puts(&text, r->text);
-		hb_buf_puts(&html, r->html);
-	} else {
-		return true;
-	}
-	char *t = hb_buf_steal(&text), *h = hb_buf_steal(&html);
-	if (!t || !h) {
-		free(t);
-		free(h);
-		return false;
-	}
-	free(r->text);
-	free(r->html);
-	r->text = t;
-	r->html = h;
-	return true;
 }

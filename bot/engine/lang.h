@@ -59,12 +59,4 @@ const char *hb_lang_wording(const struct hb_engine *e, int lang,
 /* The line saying the library is in English, or NULL for English. */
 const char *hb_lang_library_note(const struct hb_engine *e, int lang);
 
-/*
- * Turns a reply composed in English into the language's: a fallback gets
- * the language's fallback wording, an answer (English article text) the
- * line saying the library is in English on top. Sets reply->lang.
- */
-bool hb_lang_finish_reply(const struct hb_engine *e, int lang,
-		struct hb_reply *reply);
-
 #endif

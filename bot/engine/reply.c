@@ -369,3 +369,44 @@ void hb_reply_finish(struct hb_reply *reply)
 	free(reply->html);
 	*reply = (struct hb_reply){0};
 }
+
+bool hb_reply_localize(const struct hb_engine *e, int lang,
+		struct hb_reply *r)
+{
+	/* small talk and "too long" stay English, and say so */
+	bool too_long = r->rule && strcmp(r->rule, "fallback:too-long") == 0;
+	if (r->kind == HB_REPLY_SMALLTALK || too_long)
+		lang = -1;
+	r->lang = hb_lang_code(e, lang);
+	if (lang < 0 || !r->text || !r->html)
+		return true;
+	struct hb_buf text, html;
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	if (r->kind == HB_REPLY_FALLBACK && !r->article) {
+		wording(e, NULL, NULL, hb_lang_wording(e, lang, HB_WORD_FALLBACK),
+			&text, &html);
+	} else if (r->kind == HB_REPLY_ANSWER ||
+			(r->kind == HB_REPLY_FALLBACK && r->article)) {
+		/* the article's own words stay as written: never translated */
+		wording(e, NULL, NULL, hb_lang_library_note(e, lang), &text, &html);
+		if (html.len)
+			hb_buf_putc(&html, '\n'); /* a line per paragraph */
+		hb_buf_puts(&text, "\n\n");
+		hb_buf_puts(&text, r->text);
+		hb_buf_puts(&html, r->html);
+	} else {
+		return true;
+	}
+	char *t = hb_buf_steal(&text), *h = hb_buf_steal(&html);
+	if (!t || !h) {
+		free(t);
+		free(h);
+		return false;
+	}
+	free(r->text);
+	free(r->html);
+	r->text = t;
+	r->html = h;
+	return true;
+}

@@ -41,5 +41,13 @@ bool hb_reply_answer(const struct hb_engine *e, const struct hb_intent *in,
 /* A whole section of a. */
 bool hb_reply_section(const struct hb_engine *e, const struct hb_article *a,
 		const struct hb_section *sec, struct hb_reply *out);
+/*
+ * Turns a reply composed in English into language lang's (lang.h): a
+ * fallback gets the language's fallback wording, an answer (English
+ * article text) the line saying the library is in English on top. Sets
+ * reply->lang.
+ */
+bool hb_reply_localize(const struct hb_engine *e, int lang,
+		struct hb_reply *reply);
 
 #endif
