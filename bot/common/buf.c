@@ -101,6 +101,23 @@ void hb_buf_html(struct hb_buf *buf, const char *s, size_t len)
 	hb_buf_append(buf, s + start, len - start);
 }
 
+void hb_buf_html_paragraphs(struct hb_buf *buf, const char *s, size_t len)
+{
+	bool first = true;
+	for (size_t i = 0; i < len;) {
+		size_t n = 0;
+		while (i + n < len && s[i + n] != '\n')
+			n++;
+		if (n) {
+			hb_buf_puts(buf, first ? "<p>" : "\n<p>");
+			hb_buf_html(buf, s + i, n);
+			hb_buf_puts(buf, "</p>");
+			first = false;
+		}
+		i += n + 1;
+	}
+}
+
 char *hb_buf_steal(struct hb_buf *buf)
 {
 	char *s;

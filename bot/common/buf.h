@@ -23,6 +23,10 @@ void hb_buf_printf(struct hb_buf *buf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void hb_buf_html(struct hb_buf *buf, const char *s, size_t len);
+/* Plain text as HTML, a paragraph per line: each non-empty line of
+ * s[0..len) escaped in <p>...</p>, the paragraphs separated by a newline
+ * (none after the last). */
+void hb_buf_html_paragraphs(struct hb_buf *buf, const char *s, size_t len);
 /* Hands the string to the caller (never NULL unless out of memory). */
 char *hb_buf_steal(struct hb_buf *buf);
 

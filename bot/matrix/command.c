@@ -35,54 +35,64 @@ static void expand_prefix(struct hb_buf *out, const char *tmpl,
 	hb_buf_puts(out, p);
 }
 
+/* A list item: a line indented by two spaces. */
+static bool is_item(const char *line)
+{
+	return line[0] == ' ' && line[1] == ' ' && line[2] && line[2] != '\n';
+}
+
+static const char *next_line(const char *p)
+{
+	p += strcspn(p, "\n");
+	return *p ? p + 1 : p;
+}
+
+/* "command: what it does", the command as code. */
+static void put_item(struct hb_buf *html, const char *line)
+{
+	size_t len = strcspn(line, "\n");
+	size_t code = 0;
+	while (code + 1 < len && !(line[code] == ':' && line[code + 1] == ' '))
+		code++;
+	if (code + 1 >= len)
+		code = 0;
+	hb_buf_puts(html, "<li>");
+	if (code) {
+		hb_buf_puts(html, "<code>");
+		hb_buf_html(html, line, code);
+		hb_buf_puts(html, "</code>");
+	}
+	hb_buf_html(html, line + code, len - code);
+	hb_buf_puts(html, "</li>\n");
+}
+
 /*
  * The HTML form of a command's text, so the wording is written once: a
  * paragraph per line, and a run of lines indented by two spaces a list,
- * whose items read "command: what it does" (the command shown as code).
+ * whose items read "command: what it does".
  */
 static void text_to_html(struct hb_buf *html, const char *text)
 {
-	bool in_list = false;
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, "\n");
-		bool item = n > 2 && p[0] == ' ' && p[1] == ' ';
-		if (in_list && !item) {
-			hb_buf_puts(html, "</ul>\n");
-			in_list = false;
+	size_t start = html->len;
+	const char *p = text;
+	while (*p) {
+		const char *run = p;
+		while (*p && !is_item(p))
+			p = next_line(p);
+		if (strspn(run, "\n") < (size_t)(p - run)) {
+			if (html->len > start)
+				hb_buf_putc(html, '\n');
+			hb_buf_html_paragraphs(html, run, (size_t)(p - run));
 		}
-		if (item) {
-			const char *line = p + 2;
-			size_t len = n - 2;
-			size_t code = 0;
-			while (code + 1 < len && !(line[code] == ':' &&
-					line[code + 1] == ' '))
-				code++;
-			if (code + 1 >= len)
-				code = 0;
-			if (!in_list)
-				hb_buf_puts(html, "<ul>\n");
-			in_list = true;
-			hb_buf_puts(html, "<li>");
-			if (code) {
-				hb_buf_puts(html, "<code>");
-				hb_buf_html(html, line, code);
-				hb_buf_puts(html, "</code>");
-			}
-			hb_buf_html(html, line + code, len - code);
-			hb_buf_puts(html, "</li>\n");
-		} else if (n) {
-			hb_buf_puts(html, "<p>");
-			hb_buf_html(html, p, n);
-			hb_buf_puts(html, "</p>\n");
-		}
-		p += n;
-		if (*p)
-			p++;
+		if (!*p)
+			break;
+		if (html->len > start)
+			hb_buf_putc(html, '\n');
+		hb_buf_puts(html, "<ul>\n");
+		for (; *p && is_item(p); p = next_line(p))
+			put_item(html, p + 2);
+		hb_buf_puts(html, "</ul>");
 	}
-	if (in_list)
-		hb_buf_puts(html, "</ul>\n");
-	if (html->len && html->data[html->len - 1] == '\n')
-		html->data[--html->len] = '\0';
 }
 
 /* The wording is the library's (intents/: "replies", "command_help"), in

@@ -256,6 +256,16 @@ static void test_buf(void **state)
 	s = hb_buf_steal(&b); /* nothing added: an empty string */
 	assert_string_equal(s, "");
 	free(s);
+	/* a paragraph per non-empty line, escaped, no newline after the last */
+	hb_buf_html_paragraphs(&b, "a<b\n\nc&\n", 8);
+	assert_string_equal(b.data, "<p>a&lt;b</p>\n<p>c&amp;</p>");
+	hb_buf_reset(&b);
+	hb_buf_html_paragraphs(&b, "x\ny", 1); /* only len bytes */
+	assert_string_equal(b.data, "<p>x</p>");
+	hb_buf_reset(&b);
+	hb_buf_html_paragraphs(&b, "\n\n", 2);
+	assert_false(b.oom);
+	assert_true(b.len == 0);
 	hb_buf_finish(&b);
 }
 
