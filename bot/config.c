@@ -129,7 +129,8 @@ bool hb_config_strings(const cJSON *obj, const char *section, const char *key,
 	cJSON_ArrayForEach(it, v) {
 		if (!cJSON_IsString(it) || !it->valuestring[0] ||
 				!(list[i] = strdup(it->valuestring))) {
-			hb_config_error(section, key, "must be a list of non-empty strings");
+			hb_config_error(section, key,
+				"must be a list of non-empty strings");
 			hb_config_free_strings(list, i);
 			return false;
 		}
@@ -228,7 +229,8 @@ struct hb_config *hb_config_create(const char *path)
 	const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(c->root, "log_level");
 	if (lvl && (!cJSON_IsString(lvl) ||
 			!hb_log_parse_level(lvl->valuestring, &c->log_level))) {
-		hb_config_error("", "log_level", "must be one of error, warn, info, debug");
+		hb_config_error("", "log_level",
+			"must be one of error, warn, info, debug");
 		goto fail;
 	}
 	c->widget = cJSON_GetObjectItemCaseSensitive(c->root, "widget");

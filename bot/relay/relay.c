@@ -123,8 +123,8 @@ static bool conf_parse(const cJSON *s, struct relay_conf *c)
 	}
 	if (strlen(c->url) >= 500 || strpbrk(c->url, " \t\r\n@")) {
 		/* credentials go in token_file, never in the URL */
-		hb_config_error(SECTION, "url", "must be a plain ws(s)://host[:port]/path "
-			"without spaces or user info");
+		hb_config_error(SECTION, "url", "must be a plain "
+			"ws(s)://host[:port]/path without spaces or user info");
 		goto fail;
 	}
 	return true;
