@@ -266,7 +266,7 @@ bool hb_data_load(struct hb_engine *e, const char *dir, struct hb_error *err)
 		goto out;
 	}
 	for (size_t k = 0; k < HB_WORD_COUNT; k++) {
-		if (!e->wording[k] && k != HB_WORD_COMMAND_HELP) {
+		if (!e->wording[k] && k < HB_WORD_OPTIONAL) {
 			hb_error_set(err, dir, "replies", 0, 0,
 				"missing reply wording \"%s\"", hb_wording_keys[k]);
 			goto out;

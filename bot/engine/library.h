@@ -184,10 +184,12 @@ enum hb_wording {
 	HB_WORD_EMPTY,
 	HB_WORD_DISCLAIMER,
 	HB_WORD_SOURCE,
-	/* optional, for a channel (hb_engine_wording()): the Matrix staff
-	 * commands' help */
+	/* optional from here on: a channel's own wording, for
+	 * hb_engine_wording() (the Matrix staff commands) */
 	HB_WORD_COMMAND_HELP,
+	HB_WORD_COMMAND_TOPICS,
 	HB_WORD_COUNT,
+	HB_WORD_OPTIONAL = HB_WORD_COMMAND_HELP,
 };
 
 struct hb_engine {

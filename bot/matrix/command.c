@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,18 +22,30 @@ static bool finish_text(struct hb_buf *text, struct hb_buf *html,
 	return true;
 }
 
-/* Appends tmpl with every {prefix} made the command prefix; other
- * placeholders stay as they are. */
-static void expand_prefix(struct hb_buf *out, const char *tmpl,
-		const char *prefix)
+/* Appends s[0..len) with {prefix} made the command prefix and {count}
+ * the count given; other placeholders stay as they are. */
+static void expand(struct hb_buf *out, const char *s, size_t len,
+		const char *prefix, const char *count)
 {
-	static const char var[] = "{prefix}";
-	const char *p = tmpl;
-	for (const char *at; (at = strstr(p, var)); p = at + sizeof(var) - 1) {
-		hb_buf_append(out, p, (size_t)(at - p));
-		hb_buf_puts(out, prefix);
+	static const struct { const char *name; size_t len; } vars[] = {
+		{ "{prefix}", 8 },
+		{ "{count}", 7 },
+	};
+	const char *values[] = { prefix, count ? count : "{count}" };
+	size_t done = 0;
+	for (size_t i = 0; i < len; i++) {
+		for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+			if (len - i < vars[v].len ||
+					memcmp(s + i, vars[v].name, vars[v].len) != 0)
+				continue;
+			hb_buf_append(out, s + done, i - done);
+			hb_buf_puts(out, values[v]);
+			i += vars[v].len - 1;
+			done = i + 1;
+			break;
+		}
 	}
-	hb_buf_puts(out, p);
+	hb_buf_append(out, s + done, len - done);
 }
 
 /* A list item: a line indented by two spaces. */
@@ -73,20 +86,19 @@ static void put_item(struct hb_buf *html, const char *line)
  */
 static void text_to_html(struct hb_buf *html, const char *text)
 {
-	size_t start = html->len;
 	const char *p = text;
 	while (*p) {
 		const char *run = p;
 		while (*p && !is_item(p))
 			p = next_line(p);
 		if (strspn(run, "\n") < (size_t)(p - run)) {
-			if (html->len > start)
+			if (html->len)
 				hb_buf_putc(html, '\n');
 			hb_buf_html_paragraphs(html, run, (size_t)(p - run));
 		}
 		if (!*p)
 			break;
-		if (html->len > start)
+		if (html->len)
 			hb_buf_putc(html, '\n');
 		hb_buf_puts(html, "<ul>\n");
 		for (; *p && is_item(p); p = next_line(p))
@@ -106,39 +118,71 @@ static bool help(const struct hb_engine *e, const char *prefix,
 		return false;
 	hb_buf_init(&text);
 	hb_buf_init(&html);
-	expand_prefix(&text, tmpl, prefix);
+	expand(&text, tmpl, strlen(tmpl), prefix, NULL);
 	text_to_html(&html, text.data ? text.data : "");
 	return finish_text(&text, &html, "command:help", out);
 }
 
+/*
+ * The wording ("command_topics") around the list of articles, which
+ * stands on a line of its own where the wording has {articles}: one line
+ * per article, and in the HTML a list with the titles strong and the ids
+ * as code.
+ */
 static bool topics(const struct hb_engine *e, const char *prefix,
 		struct hb_reply *out)
 {
-	struct hb_buf text, html;
+	static const char var[] = "{articles}";
+	const char *tmpl = hb_engine_wording(e, "command_topics");
+	struct hb_buf text, html, part;
+	char count[24];
+	if (!tmpl)
+		return false;
 	size_t n = hb_engine_article_count(e);
+	snprintf(count, sizeof(count), "%zu", n);
+	const char *at = strstr(tmpl, var);
+	size_t head = at ? (size_t)(at - tmpl) : strlen(tmpl);
+	const char *tail = at ? at + sizeof(var) - 1 : "";
 	hb_buf_init(&text);
 	hb_buf_init(&html);
-	hb_buf_printf(&text, "Articles in the library (%zu):\n", n);
-	hb_buf_printf(&html, "<p>Articles in the library (%zu):</p>\n<ul>\n", n);
-	for (size_t i = 0; i < n; i++) {
+	hb_buf_init(&part);
+	expand(&part, tmpl, head, prefix, count);
+	hb_buf_append(&text, part.data ? part.data : "", part.len);
+	text_to_html(&html, part.data ? part.data : "");
+	if (n) {
+		if (html.len)
+			hb_buf_putc(&html, '\n');
+		hb_buf_puts(&html, "<ul>\n");
+	}
+	for (size_t i = 0, shown = 0; i < n; i++) {
 		const char *title = NULL;
 		const char *id = hb_engine_article(e, i, &title);
 		if (!id)
 			continue;
 		if (!title)
 			title = id;
-		hb_buf_printf(&text, "  \xe2\x80\xa2 %s (%s)\n", title, id);
+		hb_buf_printf(&text, "%s  \xe2\x80\xa2 %s (%s)", shown++ ? "\n" : "",
+			title, id);
 		hb_buf_puts(&html, "<li><strong>");
 		hb_buf_html(&html, title, strlen(title));
 		hb_buf_puts(&html, "</strong> (<code>");
 		hb_buf_html(&html, id, strlen(id));
 		hb_buf_puts(&html, "</code>)</li>\n");
 	}
-	hb_buf_printf(&text, "\nFor a whole section: %s <topic> <section>\n",
-		prefix);
-	hb_buf_puts(&html, "</ul>\n<p>For a whole section: <code>");
-	hb_buf_html(&html, prefix, strlen(prefix));
-	hb_buf_puts(&html, " &lt;topic&gt; &lt;section&gt;</code></p>");
+	if (n)
+		hb_buf_puts(&html, "</ul>");
+	bool oom = part.oom;
+	hb_buf_reset(&part);
+	expand(&part, tail, strlen(tail), prefix, count);
+	hb_buf_append(&text, part.data ? part.data : "", part.len);
+	text_to_html(&html, part.data ? part.data : "");
+	oom = oom || part.oom;
+	hb_buf_finish(&part);
+	if (oom) {
+		hb_buf_finish(&text);
+		hb_buf_finish(&html);
+		return false;
+	}
 	return finish_text(&text, &html, "command:topics", out);
 }
 

@@ -394,7 +394,18 @@ static void test_commands(void **state)
 	assert_non_null(engine);
 	assert_true(hb_mx_command_run(engine, "!health", "topics", &r, &name));
 	assert_string_equal(name, "topics");
-	assert_non_null(strstr(r.text, "night-leg-cramps"));
+	/* the data's wording ("command_topics") around the library's list */
+	assert_int_equal(strncmp(r.text, "Articles in the library (", 25), 0);
+	assert_non_null(strstr(r.text, "\n  \xe2\x80\xa2 Night leg cramps "
+		"(night-leg-cramps)"));
+	assert_non_null(strstr(r.text, "\n\nFor a whole section: !health "
+		"<topic> <section>\n"));
+	assert_null(strstr(r.text, "{"));
+	assert_non_null(strstr(r.html, "</p>\n<ul>\n<li><strong>"));
+	assert_non_null(strstr(r.html, "<li><strong>Night leg cramps</strong> "
+		"(<code>night-leg-cramps</code>)</li>\n"));
+	assert_non_null(strstr(r.html, "</ul>\n<p>For a whole section: "
+		"!health &lt;topic&gt; &lt;section&gt;</p>"));
 	hb_reply_finish(&r);
 	assert_true(hb_mx_command_run(engine, "!health", "", &r, &name));
 	assert_string_equal(name, "help");
@@ -431,7 +442,8 @@ static void test_commands(void **state)
 		"why do my legs cramp at night when I have been walking all day", &r, &name));
 }
 
-/* Intents without "command_help" load; "help" is then the engine's. */
+/* Intents without the command wording load; "help" and "topics" are
+ * then questions for the engine. */
 static void test_help_without_wording(void **state)
 {
 	struct hb_engine_options opts = {
@@ -447,8 +459,7 @@ static void test_help_without_wording(void **state)
 	assert_null(hb_engine_wording(bare, "command_help"));
 	assert_null(hb_engine_wording(bare, "no_such_key"));
 	assert_false(hb_mx_command_run(bare, "!health", "help", &r, &name));
-	assert_true(hb_mx_command_run(bare, "!health", "topics", &r, &name));
-	hb_reply_finish(&r);
+	assert_false(hb_mx_command_run(bare, "!health", "topics", &r, &name));
 	hb_engine_destroy(bare);
 }
 
