@@ -121,11 +121,14 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 	 * any message */
 	if (an->words_seen.n_unknown && (an->explain || !an->crisis || !an->emergency)) {
 		struct hb_buf fixed;
+		uint64_t bits[HB_PREFILTER_WORDS];
 		hb_buf_init(&fixed);
 		if (hb_typo_correct(e, text, len, &an->words_seen, &fixed)) {
+			/* the lexicon pass wants the message's own bits back */
+			memcpy(bits, an->bits, sizeof(bits));
 			hb_prefilter_scan(e->prefilter, fixed.data, fixed.len, an->bits);
-			an->norm_scanned = false;
 			run_redflags(e, an, fixed.data, fixed.len, true);
+			memcpy(an->bits, bits, sizeof(bits));
 		}
 		hb_buf_finish(&fixed);
 	}

@@ -24,6 +24,13 @@ enum role {
 	R_PRESENT = 1 << 5,  /* "now", "today", "again" */
 	R_BREAK = 1 << 6,    /* "but", "and": a clause ends */
 	R_RESOLVED = 1 << 7, /* "went away" after the match */
+	R_RECUR = 1 << 8,    /* "again", "still": the past sign is back */
+	R_WELL = 1 << 9,     /* "i'm in a good place now" */
+	R_ASK = 1 << 10,     /* "signs of", "how do i recognise": in a question */
+	R_MENTION = 1 << 11, /* "a film about": talk about, not a report */
+	R_REPORT = 1 << 12,  /* "i have", "i think": a report after all */
+	R_QSTART = 1 << 13,  /* "what", "how": a sentence that asks */
+	R_INNER = 1 << 14,   /* "isn't": may negate from inside a match */
 };
 
 static const struct {
@@ -38,6 +45,13 @@ static const struct {
 	{ "present_cues", R_PRESENT },
 	{ "clause_breaks", R_BREAK },
 	{ "resolved_cues", R_RESOLVED },
+	{ "recurrence_cues", R_RECUR },
+	{ "wellness_cues", R_WELL },
+	{ "question_cues", R_ASK },
+	{ "mention_cues", R_MENTION },
+	{ "report_cues", R_REPORT },
+	{ "question_starts", R_QSTART },
+	{ "inner_negation_cues", R_INNER },
 };
 
 #define MAX_CUE_WORDS 6
@@ -59,13 +73,17 @@ struct hb_negation {
 	/* first word -> cues starting with it, open addressing */
 	struct bucket {
 		const char *word;  /* points into a cue */
+		size_t len;
 		uint32_t *cues;
 		size_t n;
 	} *buckets;
 	size_t cap;
 	int max_gap;
 	int lead_max;
-	unsigned unsuppressed; /* bit per enum hb_severity */
+	unsigned never_negated; /* bit per enum hb_severity */
+	unsigned never_past;
+	unsigned past_needs_wellness;
+	unsigned never_asked;
 };
 
 static uint32_t hash(const char *s, size_t len)
@@ -84,7 +102,7 @@ static struct bucket *bucket_for(const struct hb_negation *ng, const char *w,
 	size_t mask = ng->cap - 1;
 	for (size_t i = hash(w, len) & mask;; i = (i + 1) & mask) {
 		struct bucket *b = &ng->buckets[i];
-		if (!b->word || (strncmp(b->word, w, len) == 0 && b->word[len] == '\0'))
+		if (!b->word || (b->len == len && memcmp(b->word, w, len) == 0))
 			return b;
 	}
 }
@@ -101,17 +119,23 @@ static bool cue_words(const char *s, struct cue *c)
 		if (c->n == MAX_CUE_WORDS)
 			return false;
 		size_t k = 0;
+		/* {YEAR} and {ANY} stand for a word; the rest reads as typed */
+		bool wildcard = *s == '{';
 		while (*s && *s != ' ') {
 			char ch = *s++;
 			if (ch == '\'')
 				continue;
-			if (ch >= 'A' && ch <= 'Z')
+			if (ch >= 'A' && ch <= 'Z' && !wildcard)
 				ch = (char)(ch - 'A' + 'a');
 			if (k + 1 >= WORD_MAX)
 				return false;
 			c->words[c->n][k++] = ch;
 		}
-		c->words[c->n++][k] = '\0';
+		c->words[c->n][k] = '\0';
+		if (wildcard && strcmp(c->words[c->n], "{YEAR}") != 0 &&
+				strcmp(c->words[c->n], "{ANY}") != 0)
+			return false;
+		c->n++;
 	}
 	return c->n > 0 && strcmp(c->words[0], "{ANY}") != 0;
 }
@@ -130,6 +154,7 @@ static bool index_cues(struct hb_negation *ng)
 		if (!c)
 			return false;
 		b->word = w;
+		b->len = strlen(w);
 		b->cues = c;
 		b->cues[b->n++] = (uint32_t)i;
 	}
@@ -150,6 +175,16 @@ static bool severity_bit(const char *s, unsigned *bits)
 		}
 	}
 	return false;
+}
+
+/* Lists of severities: 1 never_negated, 2 never_past, 3 past_needs_wellness,
+ * 4 never_asked. */
+static int severity_key(const char *key)
+{
+	return strcmp(key, "never_negated") == 0 ? 1 :
+		strcmp(key, "never_past") == 0 ? 2 :
+		strcmp(key, "past_needs_wellness") == 0 ? 3 :
+		strcmp(key, "never_asked") == 0 ? 4 : 0;
 }
 
 static bool get_int(struct hb_loader *ld, const cJSON *obj, const char *key,
@@ -232,18 +267,22 @@ bool hb_negation_load(struct hb_loader *ld, const cJSON *obj)
 				strcmp(it->string, "lead_max") == 0 ||
 				strcmp(it->string, "description") == 0) {
 			known = true;
-		} else if (strcmp(it->string, "unsuppressed_severities") == 0) {
+		} else if (severity_key(it->string)) {
 			const cJSON *s;
+			int which = severity_key(it->string);
+			unsigned *bits = which == 1 ? &ng->never_negated :
+				which == 2 ? &ng->never_past :
+				which == 3 ? &ng->past_needs_wellness : &ng->never_asked;
 			known = cJSON_IsArray(it);
 			cJSON_ArrayForEach(s, it) {
 				if (!known || !cJSON_IsString(s) ||
-						!severity_bit(s->valuestring, &ng->unsuppressed))
+						!severity_bit(s->valuestring, bits))
 					known = false;
 			}
 			if (!known) {
 				hb_error_set(ld->err, ld->file, "negation", 0, 0,
-					"\"unsuppressed_severities\" is a list of "
-					"\"crisis\", \"emergency\", \"urgent\"");
+					"\"%s\" is a list of \"crisis\", \"emergency\", "
+					"\"urgent\"", it->string);
 				return false;
 			}
 		}
@@ -282,6 +321,7 @@ struct token {
 	bool punct;    /* , : ( ) - : a clause break */
 	bool sentence; /* . ! ? ; and line ends: a sentence break */
 	bool cut;      /* longer than WORD_MAX: matches no cue */
+	char mark;     /* the punctuation mark, for breaks */
 };
 
 struct occurrence {
@@ -327,8 +367,10 @@ static void tokenize(const char *text, size_t from, size_t len, struct scan *s)
 		t->start = i;
 		t->len = 0;
 		t->punct = t->sentence = t->cut = false;
+		t->mark = '\0';
 		if (!word_byte(c)) {
 			t->sentence = sentence_byte((char)c);
+			t->mark = (char)c;
 			t->punct = !t->sentence && (c == ',' || c == ':' || c == '(' ||
 				c == ')' || c == '-');
 			t->end = ++i;
@@ -418,25 +460,42 @@ static bool negative_word(const struct token *t)
 		strcmp(t->w, "not") == 0 || strcmp(t->w, "never") == 0);
 }
 
+static bool cancelled(const struct scan *s, const struct occurrence *o)
+{
+	for (size_t m = 0; m < s->n_occ; m++) {
+		const struct occurrence *x = &s->occ[m];
+		if ((x->role & R_NOTNEG) && x->from <= o->from && x->to > o->from)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the sign the match names is said to be absent. */
 static bool negated(const struct hb_negation *ng, const struct scan *s,
 		size_t a, size_t b, size_t c0, size_t c1)
 {
-	/* "no pulse", "not breathing": the pattern matched the negation */
-	if (role_in(s, R_NEG | R_STILL, a, b))
+	/* "not breathing", "no feeling in my leg": the sign is the absence */
+	if (role_in(s, R_STILL, a, b))
 		return false;
-	const struct occurrence *neg = NULL;
+	const struct occurrence *neg = NULL, *inner = NULL;
 	size_t count = 0;
 	for (size_t k = 0; k < s->n_occ; k++) {
 		const struct occurrence *o = &s->occ[k];
-		if (!(o->role & R_NEG) || o->from < c0 || o->to > a)
+		if (!(o->role & R_NEG) || o->from < c0 || o->from >= b || cancelled(s, o))
 			continue;
-		bool cancelled = false;
-		for (size_t m = 0; m < s->n_occ; m++) {
-			const struct occurrence *x = &s->occ[m];
-			if ((x->role & R_NOTNEG) && x->from <= o->from && x->to > o->from)
-				cancelled = true;
+		/* "no pulse", "isn't responding": the pattern matched the
+		 * negation, so it is what the rule looks for */
+		if (o->from == a)
+			return false;
+		if (o->from > a) {
+			/* only a described state ("isn't cold") negates from
+			 * inside: "calambres que no paran" is the sign itself */
+			if (role_in(s, R_INNER, o->from, o->to) &&
+					(!inner || o->from > inner->from))
+				inner = o;
+			continue;
 		}
-		if (cancelled)
+		if (o->to > a)
 			continue;
 		/* "do not have" holds "not": one negation, not two */
 		if (neg && o->from < neg->to && o->to > neg->from) {
@@ -448,11 +507,17 @@ static bool negated(const struct hb_negation *ng, const struct scan *s,
 		neg = o;
 	}
 	/* two negations ("not that I have no chest pain") read either way */
+	if (count > 1)
+		return false;
 	if (count == 1 && a - neg->to <= (size_t)ng->max_gap &&
 			!role_in(s, R_SUBJ | R_STILL, neg->to, a))
 		return true;
-	if (count > 1)
-		return false;
+	/* a pattern with a gap may run over the negation: "my leg isn't
+	 * cold or pale" matched from "leg"; only a short head before it and
+	 * a short tail after it, so "severe chest pain with no relief" stands */
+	if (count == 0 && inner && inner->from - a <= 3 && b - inner->to <= (size_t)ng->max_gap &&
+			!role_in(s, R_SUBJ, inner->to, b))
+		return true;
 	for (size_t k = 0; k < s->n_occ; k++) {
 		const struct occurrence *o = &s->occ[k];
 		if (!(o->role & R_RESOLVED) || o->from < b || o->to > c1 ||
@@ -479,9 +544,12 @@ static bool history_aside(const struct hb_negation *ng, const struct scan *s,
 static bool past(const struct hb_negation *ng, const struct scan *s,
 		size_t s0, size_t c0, size_t c1, size_t s1)
 {
-	/* "years ago ... and again today": present wins; the rest of the
-	 * message counts ("I had a stroke years ago. It's back now.") */
-	if (s->truncated || role_in(s, R_PRESENT, s0, s->n))
+	/* "chest pain years ago and again today": a recurrence anywhere
+	 * after the sentence starts wins ("a stroke years ago. it's back
+	 * again"); "now" and "today" speak for their own clause only ("a
+	 * DVT years ago, now I get cramps") */
+	if (s->truncated || role_in(s, R_RECUR, s0, s->n) ||
+			role_in(s, R_PRESENT, c0, c1))
 		return false;
 	if (role_in(s, R_HIST, c0, c1))
 		return true;
@@ -502,13 +570,43 @@ static bool past(const struct hb_negation *ng, const struct scan *s,
 	return false;
 }
 
+/*
+ * Asked about, not reported: "what are the signs of a stroke?", "a film
+ * about a heart attack". A question cue (in a sentence that asks: a "?"
+ * or a question word first) or a mention cue at most max_gap words before
+ * the match in its sentence, with no report ("i have", "i think", "im")
+ * or present cue ("now") between, and none in the match's clause.
+ */
+static bool asked(const struct hb_negation *ng, const struct scan *s,
+		size_t a, size_t c0, size_t c1, size_t s1)
+{
+	bool question = (s1 < s->n && s->tok[s1].mark == '?') ||
+		role_in(s, R_QSTART, 0, 1);
+	if (role_in(s, R_REPORT | R_PRESENT, c0, c1))
+		return false;
+	for (size_t k = 0; k < s->n_occ; k++) {
+		const struct occurrence *o = &s->occ[k];
+		if (!(o->role & (R_ASK | R_MENTION)) || o->to > a ||
+				a - o->to > (size_t)ng->max_gap ||
+				((o->role & (R_ASK | R_MENTION)) == R_ASK && !question))
+			continue;
+		if (!role_in(s, R_REPORT | R_PRESENT, o->to, a))
+			return true;
+	}
+	return false;
+}
+
 bool hb_negation_stands(const struct hb_negation *ng, const char *text,
 		size_t len, size_t start, size_t end, enum hb_severity severity)
 {
 	/* ~10 KiB on the stack: only a message that matched gets here,
 	 * and a static buffer would not be thread-safe */
 	struct scan scan, *s = &scan;
-	if (!ng || (ng->unsuppressed >> severity) & 1 || end <= start)
+	if (!ng || end <= start)
+		return true;
+	bool may_negate = !((ng->never_negated >> severity) & 1);
+	bool may_past = !((ng->never_past >> severity) & 1);
+	if (!may_negate && !may_past)
 		return true;
 	size_t from = start;
 	while (from > 0 && !sentence_byte(text[from - 1]))
@@ -537,7 +635,17 @@ bool hb_negation_stands(const struct hb_negation *ng, const char *text,
 		c0--;
 	while (c1 < s1 && !is_break(s, c1) && !role_in(s, R_BREAK, c1, c1 + 1))
 		c1++;
-	return !negated(ng, s, a, b, c0, c1) && !past(ng, s, 0, c0, c1, s1);
+	if (may_negate && negated(ng, s, a, b, c0, c1))
+		return false;
+	if (!((ng->never_asked >> severity) & 1) && asked(ng, s, a, c0, c1, s1))
+		return false;
+	/* a crisis in the past stands unless the message also says the
+	 * person is well now ("I used to self-harm, I'm in a good place") */
+	if (may_past && past(ng, s, 0, c0, c1, s1) &&
+			(!((ng->past_needs_wellness >> severity) & 1) ||
+			 role_in(s, R_WELL, 0, s->n)))
+		return false;
+	return true;
 }
 
 static bool match_at(const struct hb_engine *e, const struct hb_pattern *p,
@@ -562,7 +670,7 @@ bool hb_negation_match(const struct hb_engine *e, const struct hb_pattern *p,
 {
 	const struct hb_negation *ng = e->negation;
 	size_t at = 0;
-	if (!ng || (ng->unsuppressed >> severity) & 1)
+	if (!ng || ((ng->never_negated & ng->never_past) >> severity) & 1)
 		return match_at(e, p, text, len, 0, md);
 	for (int n = 0; n < MAX_MATCHES && at <= len; n++) {
 		if (!match_at(e, p, text, len, at, md))

@@ -8,18 +8,21 @@
  * "negation" object of an intents file); when unsure, a match stands.
  *
  * Rules, in order (docs/data-format.md has the reader's version):
- * - matches of a severity listed in "unsuppressed_severities" (crisis)
- *   always stand;
  * - a match that spans a clause break always stands;
  * - negated: exactly one negation cue in the clause before the match, at
  *   most "max_gap" words before it, with no subject word ("i", "my") and
- *   no still-present word ("breathing", "wake") in between, none in the
- *   match itself, and the match has no negation of its own ("no pulse",
- *   "not breathing", "can't breathe" stand); or a "resolved" cue right
- *   after the match ("went away"), not itself negated;
+ *   no still-present word ("breathing", "wake") in between or in the
+ *   match, and the match does not start with a negation of its own ("no
+ *   pulse", "isn't responding" stand); or a negation inside a match that
+ *   ran over it ("my leg isn't cold or pale"), or a "resolved" cue right
+ *   after the match ("went away"), not itself negated. Severities in
+ *   "never_negated" (crisis) are never negated;
  * - past: a history cue in the match's clause (or a short clause of its
- *   own just before it: "back in 2019, I had a stroke"), and no present
- *   cue ("now", "today", "again") in the sentence or any later one.
+ *   own beside it: "back in 2019, I had a stroke"), no present cue
+ *   ("now", "today") in that clause and no recurrence cue ("again",
+ *   "still") from the match's sentence on. Severities in
+ *   "past_needs_wellness" (crisis) are past only when the message also
+ *   says the person is well now ("I'm in a good place");
  */
 
 #include <stdbool.h>

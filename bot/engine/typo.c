@@ -20,22 +20,31 @@ struct vocab {
 	char *word;
 	size_t len;
 	bool prefix; /* written "word\w*" or "word(…)": the word may go on */
+	unsigned langs; /* languages of the rules using it: bit 0 English,
+	                 * bit 1 + i e->langs->items[i] */
 };
 
 struct hb_typo {
 	char **not_typos;
 	size_t n_not_typos;
 	/* surface word -> F_* flags, open addressing */
-	struct slot { char *word; uint32_t flags; } *table;
+	struct slot {
+		char *word;
+		uint32_t len, flags, vocab; /* vocab: index + 1 */
+	} *table;
 	size_t cap, count;
 	struct vocab *vocab;
 	size_t n_vocab;
 	const char **vocab_words;
 	/* single-deletion keys of the vocabulary (SymSpell) */
-	struct dkey { char *key; uint32_t vocab, next; } *keys;
+	struct dkey { char *key; uint32_t len, vocab, next; } *keys;
 	size_t n_keys, cap_keys;
 	uint32_t *heads;
 	size_t hcap;
+	/* per first letter, bit L: a word (or a prefix) of L letters; a
+	 * message word no vocabulary word could be one slip from is not
+	 * looked up at all */
+	uint64_t whole_lens[26], prefix_lens[26];
 };
 
 static uint32_t hash(const char *s, size_t len)
@@ -48,17 +57,13 @@ static uint32_t hash(const char *s, size_t len)
 	return h;
 }
 
-static bool eq(const char *slot, const char *s, size_t len)
-{
-	return strncmp(slot, s, len) == 0 && slot[len] == '\0';
-}
-
 static struct slot *table_slot(const struct hb_typo *t, const char *w,
 		size_t len)
 {
 	size_t mask = t->cap - 1;
 	for (size_t i = hash(w, len) & mask;; i = (i + 1) & mask) {
-		if (!t->table[i].word || eq(t->table[i].word, w, len))
+		const struct slot *s = &t->table[i];
+		if (!s->word || (s->len == len && memcmp(s->word, w, len) == 0))
 			return &t->table[i];
 	}
 }
@@ -85,6 +90,7 @@ static bool table_add(struct hb_typo *t, const char *w, size_t len,
 	if (!s->word) {
 		if (!(s->word = hb_memdup(w, len)))
 			return false;
+		s->len = (uint32_t)len;
 		t->count++;
 	}
 	s->flags |= flags;
@@ -151,12 +157,17 @@ bool hb_typo_load(struct hb_loader *ld, const cJSON *obj)
 	return true;
 }
 
+static bool key_is(const struct dkey *k, const char *s, size_t len)
+{
+	return k->len == len && memcmp(k->key, s, len) == 0;
+}
+
 static bool key_add(struct hb_typo *t, const char *key, size_t len,
 		uint32_t vocab)
 {
 	uint32_t h = hash(key, len) & (uint32_t)(t->hcap - 1);
 	for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
-		if (t->keys[i - 1].vocab == vocab && eq(t->keys[i - 1].key, key, len))
+		if (t->keys[i - 1].vocab == vocab && key_is(&t->keys[i - 1], key, len))
 			return true;
 	}
 	if (t->n_keys == t->cap_keys) {
@@ -170,22 +181,27 @@ static bool key_add(struct hb_typo *t, const char *key, size_t len,
 	struct dkey *k = &t->keys[t->n_keys];
 	if (!(k->key = hb_memdup(key, len)))
 		return false;
+	k->len = (uint32_t)len;
 	k->vocab = vocab;
 	k->next = t->heads[h];
 	t->heads[h] = (uint32_t)++t->n_keys;
 	return true;
 }
 
-static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix)
+static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix,
+		unsigned langs)
 {
 	if (len < MIN_LEN || len > MAX_LEN)
 		return true;
-	for (size_t i = 0; i < t->n_vocab; i++) {
-		if (t->vocab[i].len == len && memcmp(t->vocab[i].word, w, len) == 0) {
-			t->vocab[i].prefix |= prefix;
-			return true;
-		}
+	if (!table_add(t, w, len, F_KNOWN))
+		return false;
+	struct slot *s = table_slot(t, w, len);
+	if (s->vocab) {
+		t->vocab[s->vocab - 1].prefix |= prefix;
+		t->vocab[s->vocab - 1].langs |= langs;
+		return true;
 	}
+	s->vocab = (uint32_t)t->n_vocab + 1;
 	struct vocab *v = realloc(t->vocab, (t->n_vocab + 1) * sizeof(*v));
 	if (!v)
 		return false;
@@ -195,6 +211,7 @@ static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix)
 		return false;
 	v->len = len;
 	v->prefix = prefix;
+	v->langs = langs;
 	t->n_vocab++;
 	return true;
 }
@@ -204,13 +221,52 @@ static bool is_letter(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+static bool group_words(struct hb_typo *t, const char *w, size_t len,
+		const char *src, size_t *at, unsigned langs)
+{
+	size_t i = *at, n = strlen(src);
+	size_t body = i + (strncmp(src + i, "(?:", 3) == 0 ? 3 : 1);
+	int depth = 1;
+	bool flat = src[i + 1] != '?' || src[i + 2] == ':';
+	for (i = body; i < n; i++) {
+		if (src[i] == '\\') {
+			i++;
+			flat = false;
+		} else if (src[i] == '(') {
+			flat = flat && depth == 0;
+			depth++;
+		} else if (src[i] == ')' && --depth == 0) {
+			break;
+		} else if (!is_letter(src[i]) && src[i] != '|') {
+			flat = false;
+		}
+	}
+	size_t close = i;
+	*at = i < n ? i + 1 : n;
+	for (size_t p = body; flat && p <= close && close < n;) {
+		size_t q = p;
+		char word[MAX_LEN + 2];
+		while (q < close && src[q] != '|')
+			q++;
+		if (len + (q - p) <= MAX_LEN) {
+			memcpy(word, w, len);
+			for (size_t k = p; k < q; k++)
+				word[len + k - p] = (char)(src[k] | 0x20);
+			if (!vocab_add(t, word, len + (q - p), false, langs))
+				return false;
+		}
+		p = q + 1;
+	}
+	return true;
+}
+
 /*
  * The literal words of a pattern: runs of letters outside escapes,
  * classes and quantifiers. "breathe?" gives "breath" and "breathe";
  * "sever\w*" and "bleed(?:ing)" give prefixes. Words of lookarounds come
  * too; a correction toward one only makes a text that does not match.
  */
-static bool pattern_words(struct hb_typo *t, const char *src)
+static bool pattern_words(struct hb_typo *t, const char *src, unsigned langs)
 {
 	size_t i = 0, n = strlen(src);
 	while (i < n) {
@@ -253,7 +309,7 @@ static bool pattern_words(struct hb_typo *t, const char *src)
 			continue;
 		}
 		char w[MAX_LEN + 2];
-		size_t len = 0, start = i;
+		size_t len = 0;
 		while (i < n && is_letter(src[i])) {
 			if (len <= MAX_LEN)
 				w[len] = (char)(src[i] | 0x20);
@@ -265,12 +321,16 @@ static bool pattern_words(struct hb_typo *t, const char *src)
 		const char *next = src + i;
 		bool optional = *next == '?' || *next == '*' || strncmp(next, "{0", 2) == 0;
 		bool prefix = strncmp(next, "\\w", 2) == 0 || *next == '(' || *next == '[';
-		(void)start;
 		if (optional) {
-			if (!vocab_add(t, w, len - 1, false))
+			if (!vocab_add(t, w, len - 1, false, langs))
 				return false;
 		}
-		if (!vocab_add(t, w, len, prefix))
+		if (!vocab_add(t, w, len, prefix, langs))
+			return false;
+		/* "urin(?:e|ating)": a group of plain endings makes whole
+		 * words ("urine", "urinating"); what any group holds are
+		 * endings, not words, so it is skipped */
+		if (*next == '(' && !group_words(t, w, len, src, &i, langs))
 			return false;
 	}
 	return true;
@@ -285,15 +345,83 @@ static bool add_words(struct hb_typo *t, char **words, size_t n, uint32_t flags)
 	return true;
 }
 
+struct text_ctx {
+	struct hb_typo *typo;
+	bool oom;
+};
+
+static bool add_text_word(void *data, const char *word, size_t len, size_t off)
+{
+	struct text_ctx *ctx = data;
+	if (len < MIN_LEN || len > MAX_LEN)
+		return true;
+	if (!table_add(ctx->typo, word, len, F_KNOWN)) {
+		ctx->oom = true;
+		return false;
+	}
+	return true;
+}
+
+static void add_text(struct text_ctx *ctx, const char *text)
+{
+	struct hb_buf norm;
+	if (!text || ctx->oom)
+		return;
+	hb_buf_init(&norm);
+	hb_text_normalize(text, strlen(text), &norm);
+	if (norm.oom)
+		ctx->oom = true;
+	else if (norm.len)
+		hb_text_words(norm.data, norm.len, add_text_word, ctx);
+	hb_buf_finish(&norm);
+}
+
+/* The articles' words as written are known words: one probe per message
+ * word instead of a stem and a word-map lookup. */
+static bool add_articles(struct hb_typo *t, const struct hb_engine *e)
+{
+	struct text_ctx ctx = { t, false };
+	for (size_t i = 0; i < e->n_articles; i++) {
+		const struct hb_article *a = &e->articles[i];
+		add_text(&ctx, a->title);
+		for (size_t k = 0; k < a->n_topics; k++)
+			add_text(&ctx, a->topics[k].name);
+		for (size_t s = 0; s < a->n_sections; s++) {
+			const struct hb_section *sec = &a->sections[s];
+			add_text(&ctx, sec->heading);
+			for (size_t b = 0; b < sec->n_blocks; b++) {
+				add_text(&ctx, sec->blocks[b].text);
+				for (size_t k = 0; k < sec->blocks[b].n_items; k++)
+					add_text(&ctx, sec->blocks[b].items[k]);
+			}
+		}
+	}
+	for (size_t i = 0; i < e->n_lexicon; i++)
+		add_text(&ctx, e->lexicon[i].canonical);
+	return !ctx.oom;
+}
+
+/* A rule's language as a vocabulary bit: English, or its reply language
+ * (a language the "languages" data does not name counts as English). */
+static unsigned lang_bit(const struct hb_engine *e, const char *code)
+{
+	for (size_t i = 0; code && e->langs && i < e->langs->n; i++) {
+		if (strcmp(e->langs->items[i].code, code) == 0)
+			return 2u << i;
+	}
+	return 1u;
+}
+
 bool hb_typo_build(struct hb_engine *e)
 {
 	struct hb_typo *t = get_typo(e);
-	if (!t)
+	if (!t || !add_articles(t, e))
 		return false;
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_patterns *ps = &e->redflags[i].patterns;
+		unsigned langs = lang_bit(e, e->redflags[i].lang);
 		for (size_t j = 0; j < ps->n; j++) {
-			if (!pattern_words(t, ps->items[j].source))
+			if (!pattern_words(t, ps->items[j].source, langs))
 				return false;
 		}
 	}
@@ -308,8 +436,12 @@ bool hb_typo_build(struct hb_engine *e)
 		const struct vocab *v = &t->vocab[i];
 		char buf[MAX_LEN + 1];
 		t->vocab_words[i] = v->word;
-		if (!table_add(t, v->word, v->len, F_KNOWN) ||
-				!key_add(t, v->word, v->len, (uint32_t)i))
+		if (v->word[0] >= 'a' && v->word[0] <= 'z') {
+			t->whole_lens[v->word[0] - 'a'] |= 1ull << v->len;
+			if (v->prefix)
+				t->prefix_lens[v->word[0] - 'a'] |= 1ull << v->len;
+		}
+		if (!key_add(t, v->word, v->len, (uint32_t)i))
 			return false;
 		for (size_t k = 0; k < v->len; k++) {
 			memcpy(buf, v->word, k);
@@ -359,6 +491,11 @@ size_t hb_typo_vocabulary(const struct hb_engine *e, const char ***words)
 	return e->typo ? e->typo->n_vocab : 0;
 }
 
+bool hb_typo_vocabulary_prefix(const struct hb_engine *e, size_t i)
+{
+	return e->typo && i < e->typo->n_vocab && e->typo->vocab[i].prefix;
+}
+
 static bool word_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
@@ -398,9 +535,13 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 		if ((flags & F_KNOWN) || !letters || n < MIN_LEN || n > MAX_LEN ||
 				out->n_unknown == HB_TYPO_MAX_UNKNOWN)
 			continue;
+		/* an everyday word as written ("should", "make", "gets") is
+		 * known; a longer inflection is not, because stems hide typos
+		 * ("cuting" is "cut") and the real-word list guards those */
 		char stem[MAX_LEN + 1];
 		size_t sn = hb_text_stem(text + start, n, stem);
-		if (hb_wordmap_get(&e->words, stem, sn))
+		if (n - sn <= 1 && memcmp(stem, text + start, sn) == 0 &&
+				hb_wordmap_get(&e->words, stem, sn))
 			continue;
 		out->unknown[out->n_unknown].off = (uint32_t)start;
 		out->unknown[out->n_unknown].len = (uint32_t)n;
@@ -475,7 +616,7 @@ static void consider(struct best *best, const struct vocab *v, size_t replaced)
 
 /* Candidates for w (all of it, or its first len letters for prefixes). */
 static void candidates(const struct hb_typo *t, const char *w, size_t len,
-		bool whole, struct best *best)
+		bool whole, unsigned langs, struct best *best)
 {
 	char buf[MAX_LEN + 1];
 	for (size_t k = 0; k <= len; k++) {
@@ -491,7 +632,8 @@ static void candidates(const struct hb_typo *t, const char *w, size_t len,
 		for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
 			const struct dkey *d = &t->keys[i - 1];
 			const struct vocab *v = &t->vocab[d->vocab];
-			if (eq(d->key, key, klen) && (whole || v->prefix) &&
+			if (key_is(d, key, klen) && (whole || v->prefix) &&
+					(v->langs & langs) &&
 					hb_typo_one_slip(w, len, v->word, v->len))
 				consider(best, v, len);
 		}
@@ -506,7 +648,7 @@ static bool already_matches(const struct hb_typo *t, const char *w, size_t len)
 		for (uint32_t i = t->heads[h]; i; i = t->keys[i - 1].next) {
 			const struct dkey *d = &t->keys[i - 1];
 			const struct vocab *v = &t->vocab[d->vocab];
-			if (v->prefix && v->len == l && eq(d->key, w, l))
+			if (v->prefix && v->len == l && key_is(d, w, l))
 				return true;
 		}
 	}
@@ -521,6 +663,11 @@ bool hb_typo_correct(const struct hb_engine *e, const char *text, size_t len,
 	bool changed = false;
 	if (!t || !t->n_vocab)
 		return false;
+	/* a Spanish message is corrected toward Spanish rules' words only,
+	 * an English one toward English words: "anos" (años) is no typo of
+	 * anything English, and "sever" none of anything Spanish */
+	int lang = hb_lang_choose(e, scan->votes, NULL);
+	unsigned langs = lang < 0 ? 1u : 2u << lang;
 	hb_buf_reset(out);
 	for (size_t u = 0; u < scan->n_unknown; u++) {
 		char w[MAX_LEN + 1];
@@ -531,9 +678,16 @@ bool hb_typo_correct(const struct hb_engine *e, const char *text, size_t len,
 		if (already_matches(t, w, n))
 			continue;
 		struct best best = {0};
-		candidates(t, w, n, true, &best);
-		for (size_t l = n - 1; !best.v && l >= MIN_LEN; l--)
-			candidates(t, w, l, false, &best);
+		/* one slip keeps the first letter, or swaps it with the second */
+		int c0 = w[0] - 'a', c1 = w[1] - 'a';
+		uint64_t whole = t->whole_lens[c0] | t->whole_lens[c1];
+		uint64_t prefix = t->prefix_lens[c0] | t->prefix_lens[c1];
+		if ((whole >> (n - 1)) & 7)
+			candidates(t, w, n, true, langs, &best);
+		for (size_t l = n - 1; !best.v && l >= MIN_LEN; l--) {
+			if ((prefix >> (l - 1)) & 7)
+				candidates(t, w, l, false, langs, &best);
+		}
 		/* "brath": "breath" or "bath"? a tie with no clear best is no
 		 * correction */
 		if (!best.v || best.tie)

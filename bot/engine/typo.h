@@ -55,7 +55,9 @@ bool hb_typo_correct(const struct hb_engine *e, const char *text, size_t len,
 
 /* One typing slip apart (see above); for tests. */
 bool hb_typo_one_slip(const char *a, size_t alen, const char *b, size_t blen);
-/* The red-flag vocabulary, for tests and review. */
+/* The red-flag vocabulary, for tests and review; a word the patterns let
+ * go on ("sever\w*") is a prefix. */
 size_t hb_typo_vocabulary(const struct hb_engine *e, const char ***words);
+bool hb_typo_vocabulary_prefix(const struct hb_engine *e, size_t i);
 
 #endif
