@@ -16,10 +16,13 @@
 #define F_ENGLISH 2u
 #define F_LANG(i) (4u << (i))
 
+/* vocab_add()'s prefix: the word may go on (2: it must, "urin(?:e|al)") */
+#define REQUIRED_GROUP 2
+
 struct vocab {
 	char *word;
 	size_t len;
-	bool prefix; /* written "word\w*" or "word(…)": the word may go on */
+	int prefix; /* written "word\w*" or "word(…)": the word may go on */
 	unsigned langs; /* languages of the rules using it: bit 0 English,
 	                 * bit 1 + i e->langs->items[i] */
 };
@@ -188,16 +191,18 @@ static bool key_add(struct hb_typo *t, const char *key, size_t len,
 	return true;
 }
 
-static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix,
+static bool vocab_add(struct hb_typo *t, const char *w, size_t len, int prefix,
 		unsigned langs)
 {
 	if (len < MIN_LEN || len > MAX_LEN)
 		return true;
-	if (!table_add(t, w, len, F_KNOWN))
+	/* "urin" of "urin(?:e|ating)" is no word: "my urin is dark" must
+	 * still be read as a typo of "urine" */
+	if (!table_add(t, w, len, prefix == REQUIRED_GROUP ? 0 : F_KNOWN))
 		return false;
 	struct slot *s = table_slot(t, w, len);
 	if (s->vocab) {
-		t->vocab[s->vocab - 1].prefix |= prefix;
+		t->vocab[s->vocab - 1].prefix |= prefix != 0;
 		t->vocab[s->vocab - 1].langs |= langs;
 		return true;
 	}
@@ -210,7 +215,7 @@ static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix,
 	if (!(v->word = hb_memdup(w, len)))
 		return false;
 	v->len = len;
-	v->prefix = prefix;
+	v->prefix = prefix != 0;
 	v->langs = langs;
 	t->n_vocab++;
 	return true;
@@ -219,6 +224,25 @@ static bool vocab_add(struct hb_typo *t, const char *w, size_t len, bool prefix,
 static bool is_letter(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Whether the group opening at s is followed by ? or * (may be left out). */
+static bool group_optional(const char *s)
+{
+	int depth = 0;
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+		} else if (*s == '[') {
+			while (s[1] && s[1] != ']')
+				s += s[1] == '\\' && s[2] ? 2 : 1;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')' && --depth == 0) {
+			return s[1] == '?' || s[1] == '*' || strncmp(s + 1, "{0", 2) == 0;
+		}
+	}
+	return false;
 }
 
 static bool group_words(struct hb_typo *t, const char *w, size_t len,
@@ -320,7 +344,9 @@ static bool pattern_words(struct hb_typo *t, const char *src, unsigned langs)
 			continue;
 		const char *next = src + i;
 		bool optional = *next == '?' || *next == '*' || strncmp(next, "{0", 2) == 0;
-		bool prefix = strncmp(next, "\\w", 2) == 0 || *next == '(' || *next == '[';
+		int prefix = strncmp(next, "\\w", 2) == 0 || *next == '(' || *next == '[';
+		if (*next == '(' && !group_optional(src + i))
+			prefix = REQUIRED_GROUP;
 		if (optional) {
 			if (!vocab_add(t, w, len - 1, false, langs))
 				return false;
@@ -536,12 +562,15 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 				out->n_unknown == HB_TYPO_MAX_UNKNOWN)
 			continue;
 		/* an everyday word as written ("should", "make", "gets") is
-		 * known; a longer inflection is not, because stems hide typos
-		 * ("cuting" is "cut") and the real-word list guards those */
+		 * known (the articles' own words are in the table); a longer
+		 * inflection is not, because stems hide typos ("cuting" is
+		 * "cut", "urin" is "urine") and the real-word list guards those */
 		char stem[MAX_LEN + 1];
 		size_t sn = hb_text_stem(text + start, n, stem);
-		if (n - sn <= 1 && memcmp(stem, text + start, sn) == 0 &&
-				hb_wordmap_get(&e->words, stem, sn))
+		const struct hb_word *hw = n - sn <= 1 &&
+			memcmp(stem, text + start, sn) == 0 ?
+			hb_wordmap_get(&e->words, stem, sn) : NULL;
+		if (hw && hw->everyday)
 			continue;
 		out->unknown[out->n_unknown].off = (uint32_t)start;
 		out->unknown[out->n_unknown].len = (uint32_t)n;
