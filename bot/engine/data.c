@@ -9,14 +9,12 @@
 
 #include "buf.h"
 #include "data.h"
-#include "json.h"
 #include "lang.h"
 #include "library.h"
 #include "subject.h"
 #include "negation.h"
 #include "text.h"
 #include "typo.h"
-#include "utf8.h"
 #include "util.h"
 
 #define MAX_DATA_BYTES (8 * 1024 * 1024)
@@ -45,24 +43,10 @@ static bool file_lang(struct hb_loader *ld, const cJSON *root)
 
 static bool load_file(struct hb_loader *ld)
 {
-	char *data = NULL;
-	size_t size;
-	cJSON *root = NULL;
-	struct hb_json_error jerr;
 	bool ok = false;
-	if (!hb_read_file(ld->file, MAX_DATA_BYTES, &data, &size, ld->err))
+	cJSON *root = hb_read_json(ld->file, MAX_DATA_BYTES, ld->err);
+	if (!root)
 		return false;
-	if (!hb_utf8_valid(data, size) || strlen(data) != size) {
-		hb_error_set(ld->err, ld->file, "", 0, 0,
-			"not UTF-8 text (invalid byte sequence or NUL)");
-		goto out;
-	}
-	root = hb_json_parse(data, size, &jerr);
-	if (!root) {
-		hb_error_set(ld->err, ld->file, "", jerr.line, jerr.column,
-			"invalid JSON");
-		goto out;
-	}
 	if (!cJSON_IsObject(root)) {
 		hb_error_set(ld->err, ld->file, "", 1, 1, "top level must be an object");
 		goto out;
@@ -123,7 +107,6 @@ static bool load_file(struct hb_loader *ld)
 	ok = true;
 out:
 	cJSON_Delete(root);
-	free(data);
 	return ok;
 }
 

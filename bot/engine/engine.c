@@ -8,7 +8,6 @@
 #include "article.h"
 #include "buf.h"
 #include "grow.h"
-#include "json.h"
 #include "library.h"
 #include "passage.h"
 #include "reply.h"
@@ -24,18 +23,13 @@
 static bool load_sidecar(struct hb_article *a, const char *path,
 		struct hb_error *err)
 {
-	char *data = NULL;
-	size_t size;
-	struct hb_json_error jerr = { .line = 1, .column = 1 };
-	cJSON *root = NULL;
 	bool ok = false;
-	if (!hb_read_file(path, MAX_SIDECAR_BYTES, &data, &size, err))
+	cJSON *root = hb_read_json(path, MAX_SIDECAR_BYTES, err);
+	if (!root)
 		return false;
-	root = hb_json_parse(data, size, &jerr);
 	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
-	if (!root || !cJSON_IsObject(root)) {
-		hb_error_set(err, path, "", jerr.line, jerr.column,
-			"invalid JSON (expected {\"topics\": [...]})");
+	if (!cJSON_IsObject(root)) {
+		hb_error_set(err, path, "", 1, 1, "expected {\"topics\": [...]}");
 		goto out;
 	}
 	const cJSON *it;
@@ -66,7 +60,6 @@ static bool load_sidecar(struct hb_article *a, const char *path,
 	ok = true;
 out:
 	cJSON_Delete(root);
-	free(data);
 	return ok;
 }
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "data.h"
-#include "json.h"
 #include "lang.h"
 #include "text.h"
 #include "utf8.h"
@@ -125,22 +124,14 @@ bool hb_lang_load(struct hb_loader *ld, const cJSON *obj)
 static bool load_locale(struct hb_lang *l, const char *path,
 		struct hb_error *err)
 {
-	char *data = NULL;
-	size_t size;
-	cJSON *root = NULL;
-	struct hb_json_error jerr;
 	bool ok = false;
-	if (!hb_read_file(path, MAX_LOCALE_BYTES, &data, &size, err))
+	cJSON *root = hb_read_json(path, MAX_LOCALE_BYTES, err);
+	if (!root)
 		return false;
-	if (!hb_utf8_valid(data, size) || strlen(data) != size) {
-		hb_error_set(err, path, "", 0, 0, "not UTF-8 text");
-		goto out;
-	}
-	root = hb_json_parse(data, size, &jerr);
 	const cJSON *replies = cJSON_GetObjectItemCaseSensitive(root, "replies");
-	if (!root || !cJSON_IsObject(replies) || cJSON_GetArraySize(root) != 1) {
-		hb_error_set(err, path, "", root ? 0 : jerr.line, root ? 0 : jerr.column,
-			root ? "a locale file is {\"replies\": {...}}" : "invalid JSON");
+	if (!cJSON_IsObject(replies) || cJSON_GetArraySize(root) != 1) {
+		hb_error_set(err, path, "", 0, 0,
+			"a locale file is {\"replies\": {...}}");
 		goto out;
 	}
 	const cJSON *it;
@@ -192,7 +183,6 @@ static bool load_locale(struct hb_lang *l, const char *path,
 	ok = true;
 out:
 	cJSON_Delete(root);
-	free(data);
 	return ok;
 }
 

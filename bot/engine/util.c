@@ -1,3 +1,4 @@
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "library.h"
+#include "utf8.h"
 #include "util.h"
 
 void hb_error_set(struct hb_error *err, const char *file, const char *entry,
@@ -122,6 +125,23 @@ void hb_free_list(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+cJSON *hb_read_json(const char *path, size_t max, struct hb_error *err)
+{
+	char *data = NULL;
+	size_t size;
+	struct hb_json_error jerr;
+	cJSON *root = NULL;
+	if (!hb_read_file(path, max, &data, &size, err))
+		return NULL;
+	if (!hb_utf8_valid(data, size) || strlen(data) != size)
+		hb_error_set(err, path, "", 0, 0,
+			"not UTF-8 text (invalid byte sequence or NUL)");
+	else if (!(root = hb_json_parse(data, size, &jerr)))
+		hb_error_set(err, path, "", jerr.line, jerr.column, "invalid JSON");
+	free(data);
+	return root;
 }
 
 char *hb_memdup(const char *s, size_t len)

@@ -7,6 +7,7 @@
 #include "grow.h" /* most loaders grow arrays */
 
 struct hb_error;
+struct cJSON;
 
 /* Reads a whole regular file of at most max bytes, NUL-terminated. */
 bool hb_read_file(const char *path, size_t max, char **data, size_t *size,
@@ -16,6 +17,13 @@ bool hb_read_file(const char *path, size_t max, char **data, size_t *size,
 bool hb_list_dir(const char *dir, const char *suffix, char ***names,
 		size_t *n, struct hb_error *err);
 void hb_free_list(char **names, size_t n);
+
+/*
+ * Reads a data file of at most max bytes as one strict JSON value
+ * (json.h): NULL with err naming the file, and for a JSON error the line
+ * and column of the problem. Data files are UTF-8 text without NULs.
+ */
+struct cJSON *hb_read_json(const char *path, size_t max, struct hb_error *err);
 
 /* The first len bytes of s as a NUL-terminated string. */
 char *hb_memdup(const char *s, size_t len);
