@@ -59,7 +59,8 @@ bool hb_check_reply(const struct hb_reply *r, const char *emergency,
 		return false;
 	switch (r->kind) {
 	case HB_REPLY_ESCALATION:
-		if (r->severity < HB_SEVERITY_CRISIS || !r->category)
+		/* "urgent" red flags escalate too (see a doctor today) */
+		if (r->severity == HB_SEVERITY_NONE || !r->category)
 			return fail(why, size, "escalation without severity or category");
 		if (!strstr(r->text, emergency))
 			return fail(why, size, "escalation without the emergency number");

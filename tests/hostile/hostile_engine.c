@@ -236,18 +236,19 @@ static void remove_dir(const char *dir)
 		if (ent->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
-		unlink(path);
+		if (unlink(path) != 0 && errno == EISDIR)
+			remove_dir(path); /* intents/locales */
 	}
 	if (d)
 		closedir(d);
 	rmdir(dir);
 }
 
-/* the checkout's intents files (*.json) into dir */
-static bool copy_intents(const char *dir)
+/* The *.json files of the checkout's directory from into dir. */
+static bool copy_json(const char *from, const char *dir)
 {
 	char src[1024], dst[1024];
-	snprintf(src, sizeof(src), "%s/intents", root);
+	snprintf(src, sizeof(src), "%s/%s", root, from);
 	DIR *d = opendir(src);
 	struct dirent *ent;
 	bool ok = d != NULL;
@@ -255,13 +256,23 @@ static bool copy_intents(const char *dir)
 		size_t n = strlen(ent->d_name);
 		if (n < 6 || strcmp(ent->d_name + n - 5, ".json") != 0)
 			continue;
-		snprintf(src, sizeof(src), "%s/intents/%s", root, ent->d_name);
+		snprintf(src, sizeof(src), "%s/%s/%s", root, from, ent->d_name);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, ent->d_name);
 		ok = copy_file(src, dst);
 	}
 	if (d)
 		closedir(d);
 	return ok;
+}
+
+/* the checkout's intents files into dir, with the locales (a "languages"
+ * object needs its locales/CODE.json) */
+static bool copy_intents(const char *dir)
+{
+	char locales[1024];
+	snprintf(locales, sizeof(locales), "%s/locales", dir);
+	return copy_json("intents", dir) && mkdir(locales, 0700) == 0 &&
+		copy_json("intents/locales", locales);
 }
 
 static void check_data(const cJSON *c, const char *id, const char *entry)

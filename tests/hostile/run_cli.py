@@ -169,8 +169,8 @@ def data_case(case):
         content = os.path.join(tmp, "content")
         intents = os.path.join(tmp, "intents")
         shutil.copytree(os.path.join(ROOT, "content"), content)
-        shutil.copytree(os.path.join(ROOT, "intents"), intents,
-                        ignore=shutil.ignore_patterns("locales"))
+        # with the locales: a "languages" object needs locales/CODE.json
+        shutil.copytree(os.path.join(ROOT, "intents"), intents)
         if entry == "sidecar":
             name, where = "night-leg-cramps.json", content
         elif entry == "article":
