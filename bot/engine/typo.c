@@ -28,12 +28,13 @@ struct vocab {
 };
 
 struct hb_typo {
-	char **not_typos;
-	size_t n_not_typos;
+	/* real words one slip from a red-flag word: looked up only for a
+	 * word already unknown, so they stay out of the hot table */
+	struct hb_strset real;
 	/* surface word -> F_* flags, open addressing */
 	struct slot {
 		char *word;
-		uint32_t len, flags, vocab; /* vocab: index + 1 */
+		uint32_t hash, len, flags, vocab; /* vocab: index + 1 */
 	} *table;
 	size_t cap, count;
 	struct vocab *vocab;
@@ -64,9 +65,11 @@ static struct slot *table_slot(const struct hb_typo *t, const char *w,
 		size_t len)
 {
 	size_t mask = t->cap - 1;
-	for (size_t i = hash(w, len) & mask;; i = (i + 1) & mask) {
+	uint32_t h = hash(w, len);
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		const struct slot *s = &t->table[i];
-		if (!s->word || (s->len == len && memcmp(s->word, w, len) == 0))
+		if (!s->word || (s->hash == h && s->len == len &&
+				memcmp(s->word, w, len) == 0))
 			return &t->table[i];
 	}
 }
@@ -93,6 +96,7 @@ static bool table_add(struct hb_typo *t, const char *w, size_t len,
 	if (!s->word) {
 		if (!(s->word = hb_memdup(w, len)))
 			return false;
+		s->hash = hash(w, len);
 		s->len = (uint32_t)len;
 		t->count++;
 	}
@@ -136,25 +140,19 @@ bool hb_typo_load(struct hb_loader *ld, const cJSON *obj)
 			return false;
 		}
 		const cJSON *w;
+		size_t k = 0;
 		cJSON_ArrayForEach(w, it) {
-			char **n = realloc(t->not_typos, (t->n_not_typos + 1) * sizeof(*n));
-			if (!n) {
-				hb_error_set(ld->err, ld->file, "typos", 0, 0, "out of memory");
-				return false;
-			}
-			t->not_typos = n;
-			if (!cJSON_IsString(w) || strlen(w->valuestring) < 1 ||
-					strspn(w->valuestring, "abcdefghijklmnopqrstuvwxyz") !=
-					strlen(w->valuestring)) {
+			size_t len = cJSON_IsString(w) ? strlen(w->valuestring) : 0;
+			k++;
+			if (!len || strspn(w->valuestring, "abcdefghijklmnopqrstuvwxyz") != len) {
 				hb_error_set(ld->err, ld->file, "typos.not_typos", 0, 0,
-					"item %zu: words are lower-case a-z", t->n_not_typos + 1);
+					"item %zu: words are lower-case a-z", k);
 				return false;
 			}
-			if (!(n[t->n_not_typos] = strdup(w->valuestring))) {
+			if (!hb_strset_add(&t->real, w->valuestring, len)) {
 				hb_error_set(ld->err, ld->file, "typos", 0, 0, "out of memory");
 				return false;
 			}
-			t->n_not_typos++;
 		}
 	}
 	return true;
@@ -476,8 +474,6 @@ bool hb_typo_build(struct hb_engine *e)
 				return false;
 		}
 	}
-	if (!add_words(t, t->not_typos, t->n_not_typos, F_KNOWN))
-		return false;
 	if (e->langs) {
 		if (!add_words(t, e->langs->english, e->langs->n_english,
 				F_KNOWN | F_ENGLISH))
@@ -496,7 +492,7 @@ void hb_typo_destroy(struct hb_typo *t)
 {
 	if (!t)
 		return;
-	hb_free_list(t->not_typos, t->n_not_typos);
+	hb_strset_finish(&t->real);
 	for (size_t i = 0; i < t->cap; i++)
 		free(t->table[i].word);
 	free(t->table);
@@ -704,7 +700,7 @@ bool hb_typo_correct(const struct hb_engine *e, const char *text, size_t len,
 		for (size_t k = 0; k < n; k++)
 			w[k] = (char)(text[off + k] | 0x20);
 		w[n] = '\0';
-		if (already_matches(t, w, n))
+		if (already_matches(t, w, n) || hb_strset_has(&t->real, w, n))
 			continue;
 		struct best best = {0};
 		/* one slip keeps the first letter, or swaps it with the second */
