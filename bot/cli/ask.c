@@ -16,9 +16,9 @@ static void usage(FILE *f)
 		"\n"
 		"Answers one message. With -, reads one message per line from stdin;\n"
 		"each line is a new conversation. --json prints one JSON object per\n"
-		"message (kind, severity, intent, article, section, rule, text, html,\n"
-		"source). --explain adds the red-flag rules and intent patterns that\n"
-		"matched, with their scores.\n");
+		"message (kind, severity, intent, article, section, rule, category,\n"
+		"lang, text, html, source). --explain adds the red-flag rules and\n"
+		"intent patterns that matched, with their scores.\n");
 }
 
 static void add_str(cJSON *obj, const char *key, const char *value)
