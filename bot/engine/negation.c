@@ -60,6 +60,7 @@ static const struct {
 #define MAX_OCCURRENCES 64
 /* a message matching one pattern this often is judged as a whole */
 #define MAX_MATCHES 32
+#define MAX_SENTENCE 1024
 
 struct cue {
 	unsigned role;
@@ -608,9 +609,14 @@ bool hb_negation_stands(const struct hb_negation *ng, const char *text,
 	bool may_past = !((ng->never_past >> severity) & 1);
 	if (!may_negate && !may_past)
 		return true;
+	/* a sentence longer than anyone types (a flood without full stops)
+	 * is not read back to its start: the match stands */
 	size_t from = start;
-	while (from > 0 && !sentence_byte(text[from - 1]))
+	while (from > 0 && !sentence_byte(text[from - 1])) {
+		if (start - from >= MAX_SENTENCE)
+			return true;
 		from--;
+	}
 	tokenize(text, from, len, s);
 	size_t a = 0, b;
 	while (a < s->n && s->tok[a].end <= start)
