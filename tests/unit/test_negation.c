@@ -123,6 +123,13 @@ static void test_unsure_stands(void **state)
 	assert_true(stands("no, really, all morning, chest pain", "chest pain",
 		HB_SEVERITY_EMERGENCY));
 	assert_false(stands("no chest pain", "chest pain", HB_SEVERITY_EMERGENCY));
+	/* a sentence too long to read back: unsure */
+	char flood[2048];
+	size_t n = 0;
+	while (n < 1200)
+		n += (size_t)snprintf(flood + n, sizeof(flood) - n, "very ");
+	snprintf(flood + n, sizeof(flood) - n, "no chest pain");
+	assert_true(stands(flood, "chest pain", HB_SEVERITY_EMERGENCY));
 }
 
 static void test_history(void **state)
