@@ -46,7 +46,8 @@ def one_slip(a, b):
             return False
         if i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]:
             return True
-        return i > 0 and b[i] in NEAR[ord(a[i]) - 97] and a[i + 1:] == b[i + 1:]
+        near = b[i] in NEAR[ord(a[i]) - 97] or (a[i] in "aeiou" and b[i] in "aeiou")
+        return i > 0 and near and a[i + 1:] == b[i + 1:]
     if len(a) + 1 == len(b):
         a, b = b, a
     if len(a) != len(b) + 1:

@@ -574,9 +574,17 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 	}
 }
 
-/* QWERTY neighbours: a finger that slipped one key. */
+static bool vowel(char c)
+{
+	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+/* QWERTY neighbours: a finger that slipped one key; or one vowel for
+ * another, the commonest spelling slip ("ambulence"). */
 static bool neighbours(char a, char b)
 {
+	if (vowel(a) && vowel(b))
+		return true;
 	static const char *const near[26] = {
 		"qwsz", "vghn", "xdfv", "erfscx", "wrsd", "rtdgcv", "tyfhvb",
 		"yugjbn", "uojk", "uihknm", "iojlm", "opk", "njk", "bhjm", "ipkl",

@@ -15,8 +15,9 @@
  * way, so the prefilter can never hide what a correction reveals.
  *
  * A typing slip: one deleted or inserted letter, one letter replaced by a
- * QWERTY neighbour, or two neighbouring letters swapped; the first letter
- * stays (or is swapped with the second).
+ * QWERTY neighbour or a vowel by another vowel ("ambulence"), or two
+ * neighbouring letters swapped; the first letter stays (or is swapped
+ * with the second).
  */
 
 #include <stdbool.h>

@@ -58,6 +58,8 @@ static void test_one_slip(void **state)
 	assert_true(slip("hcest", "chest"));      /* swapped first two */
 	assert_true(slip("chesr", "chest"));      /* r is next to t */
 	assert_true(slip("bleedding", "bleeding")); /* extra letter */
+	assert_true(slip("ambulence", "ambulance")); /* a vowel for a vowel */
+	assert_false(slip("ambulanse", "ambulance")); /* s is no slip of c */
 	assert_false(slip("chess", "chest"));     /* s is not next to t */
 	assert_false(slip("hest", "chest"));      /* the first letter stays */
 	assert_false(slip("xchest", "chest"));
@@ -111,6 +113,7 @@ static void test_escalates(void **state)
 		"i cant breth", "i cant breate", "my chset hurts so much",
 		"he is bleding a lot", "I have sever chest pain",
 		"i keep cuting myself", "sudden vison loss in one eye",
+		"i need an ambulence now",
 	};
 	for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
 		if (!escalates(typos[i]))
