@@ -90,7 +90,7 @@ def main():
             text = raw.decode("latin-1")  # wspanish is ISO-8859-1
         for line in text.splitlines():
             w = fold(line.strip())
-            if len(w) >= 4 and w.isascii() and w.isalpha():
+            if len(w) >= 3 and w.isascii() and w.isalpha():
                 words.add(w)
     guard = set()
     for w in words - vocab - TYPOS_ANYWAY:

@@ -9,7 +9,8 @@
 #include "typo.h"
 #include "util.h"
 
-#define MIN_LEN 4
+#define MIN_LEN 4      /* red-flag words */
+#define MIN_TYPO_LEN 3 /* message words: "hed" is "head" with a letter dropped */
 #define MAX_LEN 32
 
 #define F_KNOWN 1u
@@ -377,7 +378,7 @@ struct text_ctx {
 static bool add_text_word(void *data, const char *word, size_t len, size_t off)
 {
 	struct text_ctx *ctx = data;
-	if (len < MIN_LEN || len > MAX_LEN)
+	if (len < MIN_TYPO_LEN || len > MAX_LEN)
 		return true;
 	if (!table_add(ctx->typo, word, len, F_KNOWN)) {
 		ctx->oom = true;
@@ -554,7 +555,7 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 			if (flags & F_LANG(l))
 				out->votes[l]++;
 		}
-		if ((flags & F_KNOWN) || !letters || n < MIN_LEN || n > MAX_LEN ||
+		if ((flags & F_KNOWN) || !letters || n < MIN_TYPO_LEN || n > MAX_LEN ||
 				out->n_unknown == HB_TYPO_MAX_UNKNOWN)
 			continue;
 		/* an everyday word as written ("should", "make", "gets") is

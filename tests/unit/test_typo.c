@@ -113,7 +113,7 @@ static void test_escalates(void **state)
 		"i cant breth", "i cant breate", "my chset hurts so much",
 		"he is bleding a lot", "I have sever chest pain",
 		"i keep cuting myself", "sudden vison loss in one eye",
-		"i need an ambulence now",
+		"i need an ambulence now", "hit my hed and been sick twice",
 	};
 	for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
 		if (!escalates(typos[i]))
