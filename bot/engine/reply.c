@@ -171,20 +171,7 @@ static void wording(const struct hb_engine *e, const struct hb_article *a,
 	hb_buf_init(&plain);
 	hb_reply_expand(e, a, sections, tmpl, &plain, NULL);
 	hb_buf_append(text, plain.data ? plain.data : "", plain.len);
-	const char *p = plain.data ? plain.data : "";
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		if (n) {
-			hb_buf_puts(html, "<p>");
-			hb_buf_html(html, p, n);
-			hb_buf_puts(html, "</p>\n");
-		}
-		p += n;
-		if (*p)
-			p++;
-	}
-	if (html->len && html->data[html->len - 1] == '\n')
-		html->data[--html->len] = '\0';
+	hb_buf_html_paragraphs(html, plain.data ? plain.data : "", plain.len);
 	hb_buf_finish(&plain);
 }
 
