@@ -50,7 +50,10 @@ struct hb_typo {
 	 * message word no vocabulary word could be one slip from is not
 	 * looked up at all */
 	uint64_t whole_lens[26], prefix_lens[26];
+	uint8_t cls[256]; /* C_WORD, C_LETTER per byte */
 };
+
+enum { C_WORD = 1, C_LETTER = 2 };
 
 static uint32_t hash(const char *s, size_t len)
 {
@@ -62,17 +65,22 @@ static uint32_t hash(const char *s, size_t len)
 	return h;
 }
 
-static struct slot *table_slot(const struct hb_typo *t, const char *w,
-		size_t len)
+static struct slot *table_slot_h(const struct hb_typo *t, const char *w,
+		size_t len, uint32_t h)
 {
 	size_t mask = t->cap - 1;
-	uint32_t h = hash(w, len);
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		const struct slot *s = &t->table[i];
 		if (!s->word || (s->hash == h && s->len == len &&
 				memcmp(s->word, w, len) == 0))
 			return &t->table[i];
 	}
+}
+
+static struct slot *table_slot(const struct hb_typo *t, const char *w,
+		size_t len)
+{
+	return table_slot_h(t, w, len, hash(w, len));
 }
 
 static bool table_add(struct hb_typo *t, const char *w, size_t len,
@@ -103,14 +111,6 @@ static bool table_add(struct hb_typo *t, const char *w, size_t len,
 	}
 	s->flags |= flags;
 	return true;
-}
-
-static uint32_t table_flags(const struct hb_typo *t, const char *w, size_t len)
-{
-	if (!t->cap)
-		return 0;
-	const struct slot *s = table_slot(t, w, len);
-	return s->word ? s->flags : 0;
 }
 
 static struct hb_typo *get_typo(struct hb_engine *e)
@@ -218,6 +218,12 @@ static bool vocab_add(struct hb_typo *t, const char *w, size_t len, int prefix,
 	v->langs = langs;
 	t->n_vocab++;
 	return true;
+}
+
+static bool word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
+		(c >= 'A' && c <= 'Z');
 }
 
 static bool is_letter(char c)
@@ -442,6 +448,9 @@ bool hb_typo_build(struct hb_engine *e)
 	struct hb_typo *t = get_typo(e);
 	if (!t || !add_articles(t, e))
 		return false;
+	for (int b = 0; b < 256; b++)
+		t->cls[b] = (uint8_t)((word_byte((unsigned char)b) ? C_WORD : 0) |
+			(is_letter((char)b) ? C_LETTER : 0));
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_patterns *ps = &e->redflags[i].patterns;
 		unsigned langs = lang_bit(e, e->redflags[i].lang);
@@ -485,6 +494,14 @@ bool hb_typo_build(struct hb_engine *e)
 				return false;
 		}
 	}
+	/* everyday words whose stem is the word ("should", "what"): one
+	 * probe instead of a stem and a word-map lookup per message */
+	for (size_t i = 0; i < e->words.n_words; i++) {
+		const char *w = e->words.words[i].stem;
+		if (e->words.words[i].everyday &&
+				!table_add(t, w, strlen(w), F_KNOWN))
+			return false;
+	}
 	/* a table with nothing in it still answers lookups */
 	return t->cap || table_add(t, "", 0, 0);
 }
@@ -519,12 +536,6 @@ bool hb_typo_vocabulary_prefix(const struct hb_engine *e, size_t i)
 	return e->typo && i < e->typo->n_vocab && e->typo->vocab[i].prefix;
 }
 
-static bool word_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
-		(c >= 'A' && c <= 'Z');
-}
-
 void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 		struct hb_wordscan *out)
 {
@@ -535,25 +546,32 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 	out->n_unknown = 0;
 	if (!t || !t->cap)
 		return;
+	/* one table lookup per byte: this runs on every message */
+	const uint8_t *cls = t->cls;
 	while (i < len) {
-		while (i < len && !word_byte(p[i]))
+		while (i < len && !(cls[p[i]] & C_WORD))
 			i++;
 		size_t start = i;
-		bool letters = true;
-		while (i < len && (word_byte(p[i]) || (p[i] == '\'' && i + 1 < len &&
-				word_byte(p[i + 1]) && i > start))) {
-			letters = letters && is_letter((char)p[i]);
+		unsigned letters = C_LETTER;
+		uint32_t h = 2166136261u; /* hash() as the bytes go by */
+		while (i < len && ((cls[p[i]] & C_WORD) || (p[i] == '\'' &&
+				i + 1 < len && (cls[p[i + 1]] & C_WORD) && i > start))) {
+			letters &= cls[p[i]];
+			h = (h ^ p[i]) * 16777619u;
 			i++;
 		}
 		size_t n = i - start;
 		if (!n)
 			continue;
-		uint32_t flags = table_flags(t, text + start, n);
-		if (flags & F_ENGLISH)
-			out->votes[HB_MAX_LANGS]++;
-		for (size_t l = 0; l < HB_MAX_LANGS; l++) {
-			if (flags & F_LANG(l))
-				out->votes[l]++;
+		const struct slot *sl = table_slot_h(t, text + start, n, h);
+		uint32_t flags = sl->word ? sl->flags : 0;
+		if (flags & ~F_KNOWN) {
+			if (flags & F_ENGLISH)
+				out->votes[HB_MAX_LANGS]++;
+			for (size_t l = 0; l < HB_MAX_LANGS; l++) {
+				if (flags & F_LANG(l))
+					out->votes[l]++;
+			}
 		}
 		if ((flags & F_KNOWN) || !letters || n < MIN_TYPO_LEN || n > MAX_LEN ||
 				out->n_unknown == HB_TYPO_MAX_UNKNOWN)
