@@ -84,7 +84,7 @@ static void run_redflags(const struct hb_engine *e, struct hb_analysis *an,
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
 			if (!may_match(an, p) || !hb_negation_match(e, p, rf->severity,
-					text, len, an->md))
+					text, len, an->md, an->words_seen.cues))
 				continue;
 			if (!second || !settled)
 				add_candidate(an, second ? "redflag-typo" : "redflag",

@@ -670,13 +670,25 @@ static size_t next_char(const char *text, size_t len, size_t at)
 	return at;
 }
 
+bool hb_negation_first_words(const struct hb_negation *ng,
+		bool (*fn)(void *data, const char *word), void *data)
+{
+	const unsigned hold = R_NEG | R_RESOLVED | R_INNER | R_HIST | R_ASK |
+		R_MENTION;
+	for (size_t i = 0; ng && i < ng->n_cues; i++) {
+		if ((ng->cues[i].role & hold) && !fn(data, ng->cues[i].words[0]))
+			return false;
+	}
+	return true;
+}
+
 bool hb_negation_match(const struct hb_engine *e, const struct hb_pattern *p,
 		enum hb_severity severity, const char *text, size_t len,
-		pcre2_match_data *md)
+		pcre2_match_data *md, bool cues)
 {
 	const struct hb_negation *ng = e->negation;
 	size_t at = 0;
-	if (!ng || ((ng->never_negated & ng->never_past) >> severity) & 1)
+	if (!ng || !cues || ((ng->never_negated & ng->never_past) >> severity) & 1)
 		return match_at(e, p, text, len, 0, md);
 	for (int n = 0; n < MAX_MATCHES && at <= len; n++) {
 		if (!match_at(e, p, text, len, at, md))

@@ -43,13 +43,25 @@ bool hb_negation_stands(const struct hb_negation *ng, const char *text,
 		size_t len, size_t start, size_t end, enum hb_severity severity);
 
 /*
+ * Calls fn with the first word of every cue that can hold a match back
+ * (negation, resolved, inner negation, history, question, mention): a
+ * message with none of them cannot have a match held back, and the word
+ * pass (typo.h) flags such words so that hb_negation_match() can skip
+ * the weighing.
+ */
+bool hb_negation_first_words(const struct hb_negation *ng,
+		bool (*fn)(void *data, const char *word), void *data);
+
+/*
  * Runs a red-flag pattern over every match in text (not only the first:
  * "no chest pain yesterday, chest pain now"); true when one stands. With
- * no negation data every match stands. A message with more matches than
- * are worth judging one by one stands as a whole (when unsure, escalate).
+ * no negation data, or `cues` false (the message has no first word of a
+ * cue that could hold a match back), the first match stands. A message
+ * with more matches than are worth judging one by one stands as a whole
+ * (when unsure, escalate).
  */
 bool hb_negation_match(const struct hb_engine *e, const struct hb_pattern *p,
 		enum hb_severity severity, const char *text, size_t len,
-		pcre2_match_data *md);
+		pcre2_match_data *md, bool cues);
 
 #endif

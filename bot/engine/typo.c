@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "negation.h"
 #include "text.h"
 #include "typo.h"
 #include "util.h"
@@ -15,7 +16,8 @@
 
 #define F_KNOWN 1u
 #define F_ENGLISH 2u
-#define F_LANG(i) (4u << (i))
+#define F_CUE 4u
+#define F_LANG(i) (8u << (i))
 
 /* vocab_add()'s prefix: the word may go on (2: it must, "urin(?:e|al)") */
 #define REQUIRED_GROUP 2
@@ -55,6 +57,25 @@ struct hb_typo {
 
 enum { C_WORD = 1, C_LETTER = 2 };
 
+static uint32_t table_flags_of(const struct hb_typo *t, const char *w,
+		size_t len);
+
+/* F_CUE when the word without its apostrophes starts a cue. */
+static uint32_t apostrophe_cue(const struct hb_typo *t, const char *w,
+		size_t n)
+{
+	char buf[MAX_LEN + 1];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '\'')
+			continue;
+		if (k == MAX_LEN)
+			return 0;
+		buf[k++] = w[i];
+	}
+	return table_flags_of(t, buf, k) & F_CUE;
+}
+
 static uint32_t hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;
@@ -81,6 +102,13 @@ static struct slot *table_slot(const struct hb_typo *t, const char *w,
 		size_t len)
 {
 	return table_slot_h(t, w, len, hash(w, len));
+}
+
+static uint32_t table_flags_of(const struct hb_typo *t, const char *w,
+		size_t len)
+{
+	const struct slot *s = table_slot(t, w, len);
+	return s->word ? s->flags : 0;
 }
 
 static bool table_add(struct hb_typo *t, const char *w, size_t len,
@@ -443,6 +471,13 @@ static unsigned lang_bit(const struct hb_engine *e, const char *code)
 	return 1u;
 }
 
+static bool add_cue(void *data, const char *word)
+{
+	/* {YEAR} and {ANY} start no cue (the loader refuses {ANY}); a
+	 * {YEAR} first would need every number flagged */
+	return word[0] == '{' || table_add(data, word, strlen(word), F_CUE);
+}
+
 bool hb_typo_build(struct hb_engine *e)
 {
 	struct hb_typo *t = get_typo(e);
@@ -502,6 +537,8 @@ bool hb_typo_build(struct hb_engine *e)
 				!table_add(t, w, strlen(w), F_KNOWN))
 			return false;
 	}
+	if (!hb_negation_first_words(e->negation, add_cue, t))
+		return false;
 	/* a table with nothing in it still answers lookups */
 	return t->cap || table_add(t, "", 0, 0);
 }
@@ -544,8 +581,11 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 	size_t i = 0;
 	memset(out->votes, 0, sizeof(out->votes));
 	out->n_unknown = 0;
+	/* without a word table nothing is known: every match is weighed */
+	out->cues = true;
 	if (!t || !t->cap)
 		return;
+	out->cues = false;
 	/* one table lookup per byte: this runs on every message */
 	const uint8_t *cls = t->cls;
 	while (i < len) {
@@ -565,7 +605,11 @@ void hb_typo_scan(const struct hb_engine *e, const char *text, size_t len,
 			continue;
 		const struct slot *sl = table_slot_h(t, text + start, n, h);
 		uint32_t flags = sl->word ? sl->flags : 0;
+		/* cues are written without apostrophes: "don't" is "dont" */
+		if (!(flags & F_CUE) && !letters && memchr(text + start, '\'', n))
+			flags |= apostrophe_cue(t, text + start, n);
 		if (flags & ~F_KNOWN) {
+			out->cues |= (flags & F_CUE) != 0;
 			if (flags & F_ENGLISH)
 				out->votes[HB_MAX_LANGS]++;
 			for (size_t l = 0; l < HB_MAX_LANGS; l++) {

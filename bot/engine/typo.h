@@ -37,6 +37,7 @@ struct hb_typo;
 /* What one pass over a message's words found. */
 struct hb_wordscan {
 	unsigned votes[HB_MAX_LANGS + 1]; /* per language; last: English */
+	bool cues; /* a word that starts a negation/history cue (negation.h) */
 	size_t n_unknown;
 	struct { uint32_t off, len; } unknown[HB_TYPO_MAX_UNKNOWN];
 };
