@@ -44,7 +44,7 @@ static void send_error(struct hb_widget_conn *c, enum hb_proto_status st,
 }
 
 void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
-		struct lws *wsi)
+		struct lws *wsi, struct hb_client *src)
 {
 	struct hb_reply greeting;
 	long long now = hb_loop_now_us();
@@ -53,6 +53,8 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 	memset(c, 0, sizeof(*c));
 	c->w = w;
 	c->wsi = wsi;
+	c->src = src;
+	src->conns++;
 	c->serial = ++w->next_serial;
 	snprintf(c->conv_id, sizeof(c->conv_id), "w%lu", c->serial);
 	c->tokens = (double)w->conf.rate_burst;
@@ -75,7 +77,9 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 	hb_reply_finish(&greeting);
 }
 
-/* Token bucket: rate_burst at once, then rate_per_minute. */
+/* Token buckets: rate_burst at once, then rate_per_minute, for the
+ * connection; and its source's, shared by all its connections and kept
+ * after they close, so reconnecting does not refill it. */
 static bool take_token(struct hb_widget_conn *c, long long now)
 {
 	const struct hb_widget_conf *conf = &c->w->conf;
@@ -84,7 +88,7 @@ static bool take_token(struct hb_widget_conn *c, long long now)
 	c->tokens += elapsed * (double)conf->rate_per_minute / 60.0;
 	if (c->tokens > (double)conf->rate_burst)
 		c->tokens = (double)conf->rate_burst;
-	if (c->tokens < 1.0)
+	if (c->tokens < 1.0 || !hb_client_take(c->w->sources, c->src, now))
 		return false;
 	c->tokens -= 1.0;
 	return true;
@@ -230,6 +234,7 @@ void hb_widget_conn_close(struct hb_widget_conn *c, int code,
 		return;
 	c->close_code = code;
 	c->close_reason = reason;
+	c->w->n_closing++;
 	/* keep reading (and ignoring) what the client still sends: closing a
 	 * socket with unread input resets it, and the close frame is lost */
 	if (c->rx_paused) {
@@ -251,6 +256,10 @@ void hb_widget_conn_closed(struct hb_widget_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->n_conns--;
+	if (c->close_code)
+		w->n_closing--;
+	c->src->conns--;
+	c->src = NULL;
 	hb_conversations_forget(w->convs, c->conv_id);
 	hb_outq_clear(&c->out);
 	free(c->rx);

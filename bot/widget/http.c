@@ -20,19 +20,22 @@
 	"form-action 'none'; frame-ancestors 'none'"
 #define CHUNK 4096
 
-struct header {
-	const char *name;
-	const char *value;
+/* on every answer; the widget's vhost has lws add them (its own error
+ * pages included), other listeners get them from respond() */
+static const struct lws_protocol_vhost_options security[] = {
+	{ &security[1], NULL, "content-security-policy:", CSP },
+	{ &security[2], NULL, "x-content-type-options:", "nosniff" },
+	{ &security[3], NULL, "referrer-policy:", "no-referrer" },
+	{ &security[4], NULL, "x-frame-options:", "DENY" },
+	{ &security[5], NULL, "permissions-policy:",
+		"camera=(), microphone=(), geolocation=()" },
+	{ NULL, NULL, "cache-control:", "no-cache" },
 };
 
-static const struct header security[] = {
-	{ "content-security-policy:", CSP },
-	{ "x-content-type-options:", "nosniff" },
-	{ "referrer-policy:", "no-referrer" },
-	{ "x-frame-options:", "DENY" },
-	{ "permissions-policy:", "camera=(), microphone=(), geolocation=()" },
-	{ "cache-control:", "no-cache" },
-};
+const struct lws_protocol_vhost_options *hb_http_security_headers(void)
+{
+	return security;
+}
 
 static const struct hb_asset *find_asset(const char *path)
 {
@@ -50,6 +53,25 @@ static bool add(struct lws *wsi, const char *name, const char *value,
 		(const unsigned char *)value, (int)strlen(value), p, end) == 0;
 }
 
+/* The status line and the headers every answer has. Behind the widget's
+ * front each connection carries one request (the front checked only the
+ * first): "connection: close" and lws hangs up once the body is sent. */
+static bool headers(struct lws *wsi, unsigned serve, unsigned status,
+		const char *type, size_t len, unsigned char **p, unsigned char *end)
+{
+	if (serve & HB_HTTP_FRONTED)
+		return lws_add_http_common_headers(wsi, status, type,
+			LWS_ILLEGAL_HTTP_CONTENT_LEN, p, end) == 0 &&
+			lws_add_http_header_content_length(wsi, len, p, end) == 0;
+	if (lws_add_http_common_headers(wsi, status, type, len, p, end))
+		return false;
+	for (const struct lws_protocol_vhost_options *o = security; o; o = o->next) {
+		if (!add(wsi, o->name, o->value, p, end))
+			return false;
+	}
+	return true;
+}
+
 /* Writes the status line and headers; the body follows in WRITEABLE. */
 static int respond(struct lws *wsi, struct hb_http *st, unsigned status,
 		const char *type, const unsigned char *body, size_t len,
@@ -57,12 +79,8 @@ static int respond(struct lws *wsi, struct hb_http *st, unsigned status,
 {
 	unsigned char buf[LWS_PRE + 2048];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
+	if (!headers(wsi, st->serve, status, type, len, &p, end))
 		return -1;
-	for (size_t i = 0; i < sizeof(security) / sizeof(security[0]); i++) {
-		if (!add(wsi, security[i].name, security[i].value, &p, end))
-			return -1;
-	}
 	/* portals on other origins load the widget's script and stylesheet */
 	if (!add(wsi, "cross-origin-resource-policy:", asset && asset->embeddable ?
 			"cross-origin" : "same-origin", &p, end))
@@ -124,6 +142,7 @@ int hb_http_request(struct lws *wsi, struct hb_http *st,
 	char path[256];
 	/* a kept-alive connection's previous request may have left a body */
 	hb_http_finish(st);
+	st->serve = serve;
 	if (method != LWSHUMETH_GET && !head) {
 		hb_log(HB_LOG_DEBUG, "http", "status=405 method=%d", method);
 		return respond_text(wsi, st, HTTP_STATUS_METHOD_NOT_ALLOWED,
@@ -200,13 +219,9 @@ int hb_http_refuse(struct lws *wsi, unsigned status,
 	 * partly sent header, and lws completes the transaction after us */
 	unsigned char buf[LWS_PRE + 2048];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8",
+	if (!headers(wsi, HB_HTTP_FRONTED, status, "text/plain; charset=utf-8",
 			0, &p, end))
 		return -1;
-	for (size_t i = 0; i < sizeof(security) / sizeof(security[0]); i++) {
-		if (!add(wsi, security[i].name, security[i].value, &p, end))
-			return -1;
-	}
 	if (!add(wsi, "x-healthbot-refused:", reason, &p, end) ||
 			lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;

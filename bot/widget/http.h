@@ -19,11 +19,20 @@ struct hb_http {
 	size_t len;
 	size_t sent;
 	char *owned;               /* a body made for this request, or NULL */
+	unsigned serve;            /* HB_HTTP_* of the request */
 };
 
 /* What a listener serves besides /healthz and /readyz. */
 #define HB_HTTP_ASSETS 0x1u  /* the demo page and the widget's files */
 #define HB_HTTP_METRICS 0x2u /* /metrics */
+/* Behind the widget's front (front.h): the vhost adds the security
+ * headers, and a connection carries one request. */
+#define HB_HTTP_FRONTED 0x4u
+
+struct lws_protocol_vhost_options;
+/* The security headers, for a vhost's `headers` (lws adds them to every
+ * answer, its own error pages included). */
+const struct lws_protocol_vhost_options *hb_http_security_headers(void);
 
 /* LWS_CALLBACK_HTTP: answers a request. Returns what the callback returns. */
 int hb_http_request(struct lws *wsi, struct hb_http *st,
@@ -32,8 +41,8 @@ int hb_http_request(struct lws *wsi, struct hb_http *st,
 int hb_http_writeable(struct lws *wsi, struct hb_http *st);
 /* LWS_CALLBACK_CLOSED_HTTP: frees what the request still holds. */
 void hb_http_finish(struct hb_http *st);
-/* Answers a refused websocket upgrade: status, and the reason (a token)
- * in an x-healthbot-refused header. Needs no session data: lws has none
+/* Answers a refused websocket upgrade (behind the widget's front): status,
+ * and the reason (a token) in an x-healthbot-refused header. Needs no session data: lws has none
  * for the connection yet at CONFIRM_UPGRADE.
  * Returns 1 (headers sent) or -1 (hang up). */
 int hb_http_refuse(struct lws *wsi, unsigned status,

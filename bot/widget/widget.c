@@ -1,5 +1,6 @@
 /* The widget channel: config, the listening vhost, the upgrade gate
  * (path, origin, connection limit) and the idle sweep. */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "app.h"
 #include "channel.h"
 #include "config.h"
+#include "front.h"
 #include "healthbot.h"
 #include "log.h"
 #include "loop.h"
@@ -21,12 +23,16 @@
 
 static const char *const keys[] = { "enabled", "bind", "port",
 	"allowed_origins", "same_origin", "max_connections", "max_message_bytes",
-	"idle_timeout", "rate_burst", "rate_per_minute", NULL };
+	"idle_timeout", "rate_burst", "rate_per_minute",
+	"max_connections_per_source", "source_rate_burst",
+	"source_rate_per_minute", "evict_idle_after", "trusted_proxies", NULL };
+#define REFUSAL_LOG_US (60LL * 1000000)
 
 static void conf_finish(struct hb_widget_conf *conf)
 {
 	free(conf->bind);
 	hb_config_free_strings(conf->origins, conf->n_origins);
+	hb_config_free_strings(conf->proxies, conf->n_proxies);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -41,6 +47,10 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 	conf->idle_timeout = 900;
 	conf->rate_burst = 10;
 	conf->rate_per_minute = 30;
+	conf->max_per_source = 20;
+	conf->source_rate_burst = 30;
+	conf->source_rate_per_minute = 120;
+	conf->evict_idle_after = 60;
 	if (s && !(hb_config_check_keys(s, SECTION, keys) &&
 			hb_config_bool(s, SECTION, "enabled", &enabled) &&
 			hb_config_string(s, SECTION, "bind", false, &conf->bind) &&
@@ -57,7 +67,17 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 			hb_config_int(s, SECTION, "rate_burst", 1, 10000,
 				&conf->rate_burst) &&
 			hb_config_int(s, SECTION, "rate_per_minute", 1, 1000000,
-				&conf->rate_per_minute))) {
+				&conf->rate_per_minute) &&
+			hb_config_int(s, SECTION, "max_connections_per_source", 1,
+				100000, &conf->max_per_source) &&
+			hb_config_int(s, SECTION, "source_rate_burst", 1, 10000000,
+				&conf->source_rate_burst) &&
+			hb_config_int(s, SECTION, "source_rate_per_minute", 1, 10000000,
+				&conf->source_rate_per_minute) &&
+			hb_config_int(s, SECTION, "evict_idle_after", 1, 86400,
+				&conf->evict_idle_after) &&
+			hb_config_strings(s, SECTION, "trusted_proxies", &conf->proxies,
+				&conf->n_proxies))) {
 		conf_finish(conf);
 		return false;
 	}
@@ -72,6 +92,28 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 			conf_finish(conf);
 			return false;
 		}
+	}
+	for (size_t i = 0; i < conf->n_proxies; i++) {
+		/* compared as inet_ntop writes them */
+		unsigned char a[16];
+		char canon[64];
+		int family = hb_http_address_family(conf->proxies[i]);
+		if (family < 0 || inet_pton(family, conf->proxies[i], a) != 1 ||
+				!inet_ntop(family, a, canon, sizeof(canon))) {
+			char key[48];
+			snprintf(key, sizeof(key), "trusted_proxies[%zu]", i);
+			hb_config_error(SECTION, key, "a proxy is an IP address such as "
+				"10.0.0.5 or fd00::5");
+			conf_finish(conf);
+			return false;
+		}
+		char *dup = strdup(canon);
+		if (!dup) {
+			conf_finish(conf);
+			return false;
+		}
+		free(conf->proxies[i]);
+		conf->proxies[i] = dup;
 	}
 	if (!conf->bind && !(conf->bind = strdup("127.0.0.1"))) {
 		conf_finish(conf);
@@ -106,32 +148,68 @@ static struct hb_widget *widget_of(struct lws *wsi)
 
 static bool origin_allowed(const struct hb_widget *w, struct lws *wsi)
 {
-	char origin[256], host[256];
+	char origin[256], own[64];
 	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
 		return false;
 	for (size_t i = 0; i < w->conf.n_origins; i++) {
 		if (strcasecmp(origin, w->conf.origins[i]) == 0)
 			return true;
 	}
-	if (!w->conf.same_origin ||
-			lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+	if (!w->conf.same_origin)
 		return false;
-	/* the page's own origin: the host it was served under */
-	const char *o = origin;
-	if (strncasecmp(o, "http://", 7) == 0)
-		o += 7;
-	else if (strncasecmp(o, "https://", 8) == 0)
-		o += 8;
-	else
+	/* the page's own origin is the address the server listens on, never
+	 * the Host header: a DNS rebinding page names its own host there.
+	 * Scheme, host and port all count; a portal under another name lists
+	 * it in allowed_origins. */
+	bool v6 = strchr(w->conf.bind, ':') != NULL;
+	snprintf(own, sizeof(own), "http://%s%s%s:%d", v6 ? "[" : "",
+		w->conf.bind, v6 ? "]" : "", w->port);
+	if (strcasecmp(origin, own) == 0)
+		return true;
+	/* a loopback server's page is also opened as http://localhost:port */
+	if (strcmp(w->conf.bind, "127.0.0.1") == 0 || strcmp(w->conf.bind,
+			"::1") == 0) {
+		snprintf(own, sizeof(own), "http://localhost:%d", w->port);
+		return strcasecmp(origin, own) == 0;
+	}
+	return false;
+}
+
+/* Closes the connection that has been quiet longest, if it has been quiet
+ * for evict_idle_after: a full server makes room for a new patient. The
+ * widget reconnects when its patient types again. */
+static bool evict_idle(struct hb_widget *w)
+{
+	long long now = hb_loop_now_us();
+	struct hb_widget_conn *oldest = NULL;
+	for (struct hb_widget_conn *c = w->conns; c; c = c->next) {
+		if (!c->close_code && (!oldest || c->last_rx_us < oldest->last_rx_us))
+			oldest = c;
+	}
+	if (!oldest || now - oldest->last_rx_us <
+			w->conf.evict_idle_after * 1000000LL)
 		return false;
-	return strcasecmp(o, host) == 0;
+	hb_log(HB_LOG_INFO, "widget_evict", "conn=%lu", oldest->serial);
+	hb_widget_conn_close(oldest, 4000, "idle");
+	return true;
+}
+
+/* The client's source entry; NULL when the table has no room. */
+static struct hb_client *source_of(struct hb_widget *w, struct lws *wsi)
+{
+	char addr[64];
+	if (!hb_front_source(wsi, addr, sizeof(addr)))
+		snprintf(addr, sizeof(addr), "unknown");
+	return hb_clients_get(w->sources, addr, hb_loop_now_us());
 }
 
 /* 0 when the upgrade may go ahead, else an HTTP status and reason. */
-static unsigned gate(const struct hb_widget *w, struct lws *wsi,
-		const char **reason)
+static unsigned gate(struct hb_widget *w, struct lws *wsi,
+		const char **reason, struct hb_client **srcp)
 {
 	char path[64];
+	struct hb_client *src;
+	*srcp = NULL;
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
 			strcmp(path, "/chat") != 0) {
 		*reason = "path";
@@ -141,17 +219,41 @@ static unsigned gate(const struct hb_widget *w, struct lws *wsi,
 		*reason = "origin";
 		return HTTP_STATUS_FORBIDDEN;
 	}
-	if (w->n_conns >= (size_t)w->conf.max_connections) {
-		*reason = "busy";
-		return HTTP_STATUS_SERVICE_UNAVAILABLE;
-	}
 	/* the listening socket is closed when a drain starts; this is for
 	 * connections accepted just before */
 	if (hb_loop_draining(w->app->loop) || hb_loop_stopping(w->app->loop)) {
 		*reason = "draining";
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
+	if (!(*srcp = src = source_of(w, wsi))) {
+		*reason = "busy";
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
+	/* one address cannot take every slot */
+	if (src->conns >= (size_t)w->conf.max_per_source) {
+		*reason = "source_busy";
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
+	if (w->n_conns - w->n_closing >= (size_t)w->conf.max_connections &&
+			!evict_idle(w)) {
+		*reason = "busy";
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
 	return 0;
+}
+
+/* A flood of refusals must not flood the journal: once a minute per
+ * source (the address itself is not logged: it can identify a patient). */
+static void log_refusal(struct hb_widget *w, struct hb_client *src,
+		unsigned status, const char *why)
+{
+	long long now = hb_loop_now_us();
+	if (src ? !hb_client_may_log(src, now) : (w->refused_logged_us &&
+			now - w->refused_logged_us < REFUSAL_LOG_US))
+		return;
+	if (!src)
+		w->refused_logged_us = now;
+	hb_log(HB_LOG_INFO, "widget_refused", "status=%u reason=%s", status, why);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -160,6 +262,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct hb_widget_conn *c = user;
 	struct hb_widget *w;
 	const char *why = NULL;
+	struct hb_client *src;
 	unsigned status;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -175,20 +278,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (!(w = widget_of(wsi)))
 			return -1;
-		if ((status = gate(w, wsi, &why))) {
-			hb_log(HB_LOG_INFO, "widget_refused", "status=%u reason=%s",
-				status, why);
+		if ((status = gate(w, wsi, &why, &src))) {
+			log_refusal(w, src, status, why);
 			return hb_http_refuse(wsi, status, why);
 		}
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* the authoritative check: every upgrade path passes here */
 		w = widget_of(wsi);
-		return !w || gate(w, wsi, &why) != 0;
+		return !w || gate(w, wsi, &why, &src) != 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		if (!c || !(w = widget_of(wsi)))
+		/* the request's headers are still there: the front's source */
+		if (!c || !(w = widget_of(wsi)) || !(src = source_of(w, wsi)))
 			return -1;
-		hb_widget_conn_open(w, c, wsi);
+		hb_widget_conn_open(w, c, wsi, src);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return c && c->w ? hb_widget_conn_receive(c, in, len) : -1;
@@ -231,6 +334,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
 			hb_widget_conn_close(c, 4000, "idle");
 		}
 	}
+	hb_clients_sweep(w->sources, now);
 	lws_sul_schedule(hb_loop_context(w->app->loop), 0, &w->sweep, sweep,
 		SWEEP_US);
 }
@@ -255,6 +359,14 @@ static void destroy(void *data)
 			*slot = NULL;
 		lws_vhost_destroy(w->vhost);
 	}
+	if (w->front) {
+		struct hb_widget **slot = lws_protocol_vh_priv_get(w->front,
+			&hb_front_protocols[0]);
+		if (slot)
+			*slot = NULL;
+		lws_vhost_destroy(w->front);
+	}
+	hb_clients_destroy(w->sources);
 	hb_conversations_destroy(w->convs);
 	conf_finish(&w->conf);
 	free(w);
@@ -292,22 +404,23 @@ static void *create(struct hb_app *app, const cJSON *section,
 		w->conf.idle_timeout * 2);
 	if (!w->convs)
 		goto fail;
+	w->sources = hb_clients_create((size_t)w->conf.max_connections * 4 +
+		1024, w->conf.source_rate_burst, w->conf.source_rate_per_minute);
+	if (!w->sources)
+		goto fail;
+	/* HTTP and websockets: no listener of its own, the front hands it
+	 * each connection once the request head passed its checks */
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "widget";
-	info.port = (int)w->conf.port;
-	info.iface = w->conf.bind;
-	/* an IPv4 address needs an IPv4 socket (see bindable()) */
-	if (family == AF_INET)
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = &liveness;
 	info.keepalive_timeout = 5;
+	/* lws adds these to its own answers (error pages) too */
+	info.headers = hb_http_security_headers();
 	w->vhost = lws_create_vhost(hb_loop_context(app->loop), &info);
 	if (!w->vhost) {
-		hb_log(HB_LOG_ERROR, "widget", "error=\"cannot listen\" port=%ld",
-			w->conf.port);
-		fprintf(stderr, "healthbot: cannot listen on %s port %ld (in use, or "
-			"not an address of this machine?)\n", w->conf.bind, w->conf.port);
+		hb_log(HB_LOG_ERROR, "widget", "error=\"cannot create the vhost\"");
 		goto fail;
 	}
 	struct hb_widget **slot = lws_protocol_vh_priv_zalloc(w->vhost,
@@ -315,10 +428,35 @@ static void *create(struct hb_app *app, const cJSON *section,
 	if (!slot)
 		goto fail;
 	*slot = w;
-	w->port = lws_get_vhost_listen_port(w->vhost);
+	/* the listener: raw sockets, read by front.c */
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "widget-front";
+	info.port = (int)w->conf.port;
+	info.iface = w->conf.bind;
+	info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+	/* an IPv4 address needs an IPv4 socket (see bindable()) */
+	if (family == AF_INET)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.listen_accept_role = "raw-skt";
+	info.listen_accept_protocol = hb_front_protocols[0].name;
+	info.protocols = hb_front_protocols;
+	w->front = lws_create_vhost(hb_loop_context(app->loop), &info);
+	if (!w->front) {
+		hb_log(HB_LOG_ERROR, "widget", "error=\"cannot listen\" port=%ld",
+			w->conf.port);
+		fprintf(stderr, "healthbot: cannot listen on %s port %ld (in use, or "
+			"not an address of this machine?)\n", w->conf.bind, w->conf.port);
+		goto fail;
+	}
+	slot = lws_protocol_vh_priv_zalloc(w->front, &hb_front_protocols[0],
+		sizeof(*slot));
+	if (!slot)
+		goto fail;
+	*slot = w;
+	w->port = lws_get_vhost_listen_port(w->front);
 	/* /metrics moves to the metrics listener when there is one, off a
 	 * port that may face the Internet */
-	w->serve = HB_HTTP_ASSETS | (hb_config_section_enabled(app->config,
+	w->serve = HB_HTTP_ASSETS | HB_HTTP_FRONTED | (hb_config_section_enabled(app->config,
 		"metrics") ? 0 : HB_HTTP_METRICS);
 	hb_metrics_channel(app->metrics, SECTION);
 	hb_metrics_widget_clients(app->metrics, 0);

@@ -7,6 +7,7 @@
 
 #include "chat/outq.h"
 #include "http.h"
+#include "client.h"
 
 /*
  * The patient-portal widget server (`healthbot serve`): one listening vhost
@@ -28,15 +29,25 @@ struct hb_widget_conf {
 	long idle_timeout;       /* seconds without a message from the client */
 	long rate_burst;         /* messages answered back to back */
 	long rate_per_minute;    /* sustained rate after the burst */
+	long max_per_source;     /* open websockets of one source address */
+	long source_rate_burst;  /* messages of one source, all connections */
+	long source_rate_per_minute;
+	long evict_idle_after;   /* seconds quiet before a full server closes it */
+	char **proxies;          /* trusted proxies, canonical addresses */
+	size_t n_proxies;
 };
 
 struct hb_widget {
 	struct hb_app *app;
-	struct lws_vhost *vhost;
+	struct lws_vhost *front;      /* listens; checks each request (front.c) */
+	struct lws_vhost *vhost;      /* HTTP and websockets, fed by the front */
 	struct hb_widget_conf conf;
+	struct hb_clients *sources;
 	struct hb_conversations *convs;
 	struct hb_widget_conn *conns; /* open websockets, for the idle sweep */
 	size_t n_conns;
+	size_t n_closing;            /* of those, closing (not counted as full) */
+	long long refused_logged_us; /* a refusal with no source entry */
 	unsigned long next_serial;
 	lws_sorted_usec_list_t sweep;
 	int port;                    /* bound port */
@@ -49,6 +60,7 @@ struct hb_widget_conn {
 	struct hb_widget *w;         /* set once the websocket is established */
 	struct lws *wsi;
 	struct hb_widget_conn *prev, *next;
+	struct hb_client *src;       /* the client's address */
 	unsigned long serial;
 	char conv_id[32];
 	struct hb_outq out;
@@ -67,7 +79,7 @@ struct hb_widget_conn {
 
 /* chat.c: the websocket conversation of one connection */
 void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
-		struct lws *wsi);
+		struct lws *wsi, struct hb_client *src);
 int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
 		size_t len);
 int hb_widget_conn_writeable(struct hb_widget_conn *c);

@@ -76,7 +76,10 @@ async function main() {
 	/* the rate limit is for people; the benchmark measures the server */
 	fs.writeFileSync(config, JSON.stringify({ log_level: 'warn', widget: {
 		max_connections: CONNECTIONS + 100, rate_burst: 10000,
-		rate_per_minute: 1000000 } }));
+		rate_per_minute: 1000000,
+		/* every client is on 127.0.0.1: one source to the bot */
+		max_connections_per_source: CONNECTIONS + 100,
+		source_rate_burst: 10000000, source_rate_per_minute: 10000000 } }));
 	const bot = spawn(HEALTHBOT, ['serve', '--port', String(port), '--config',
 		config, '--content', path.join(ROOT, 'content'),
 		'--intents', path.join(ROOT, 'intents')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -147,7 +147,8 @@ test('start healthbot serve', async () => {
 	const port = await freePort();
 	const config = writeConfig(dir, { emergency_number: EMERGENCY,
 		crisis_number: CRISIS,
-		widget: { rate_burst: 10000, rate_per_minute: 1000000 } });
+		widget: { rate_burst: 10000, rate_per_minute: 1000000,
+			source_rate_burst: 10000000, source_rate_per_minute: 10000000 } });
 	const bot = startBot(['serve', '--port', String(port), '--config', config,
 		...DATA_ARGS], { name: 'hostile' });
 	await bot.ready;

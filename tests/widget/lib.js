@@ -36,6 +36,8 @@ const tests = [];
 function test(name, fn) {
 	tests.push({ name, fn });
 }
+/* A known defect: TAP "# TODO", so a fix shows up as an unexpected pass. */
+test.todo = (name, why, fn) => tests.push({ name, fn, todo: why });
 
 async function run() {
 	let passed = 0, failed = 0;
@@ -50,9 +52,17 @@ async function run() {
 			/* a test may return { skip: 'why' } when the machine cannot run it */
 			if (result && result.skip)
 				console.log(`ok ${i + 1} - ${t.name} # SKIP ${result.skip}`);
+			else if (t.todo)
+				console.log(`ok ${i + 1} - ${t.name} # TODO ${t.todo}`);
 			else
 				console.log(`ok ${i + 1} - ${t.name} # ${Date.now() - started} ms`);
 		} catch (e) {
+			if (t.todo) {
+				console.log(`not ok ${i + 1} - ${t.name} # TODO ${t.todo}`);
+				console.log('# ' + String(e && e.message || e).split('\n')[0]);
+				passed++;
+				continue;
+			}
 			failed++;
 			console.log(`not ok ${i + 1} - ${t.name}`);
 			for (const line of String(e && e.stack || e).split('\n'))
@@ -184,9 +194,10 @@ function runBot(args) {
  * A websocket client whose frames can be awaited in order:
  * `await c.next(f => f.type === 'reply')` skips non-matching frames.
  */
-function connect(url, { origin, headers } = {}) {
+function connect(url, { origin, headers, localAddress } = {}) {
 	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { origin, headers });
+		/* localAddress: any 127.0.0.0/8 address, to be another client */
+		const ws = new WebSocket(url, { origin, headers, localAddress });
 		const c = { ws, frames: [], waiters: [], closed: null };
 		ws.on('message', (data, isBinary) => {
 			let f;

@@ -85,7 +85,11 @@ async function startServer({ connections, widget = {}, logLevel = 'warn',
 	const config = path.join(dir, 'config.json');
 	fs.writeFileSync(config, JSON.stringify({ log_level: logLevel, widget: {
 		max_connections: connections + 50, rate_burst: 10000,
-		rate_per_minute: 1000000, ...widget } }));
+		rate_per_minute: 1000000,
+		/* every client is on 127.0.0.1: one source to the bot */
+		max_connections_per_source: connections + 50,
+		source_rate_burst: 10000000, source_rate_per_minute: 10000000,
+		...widget } }));
 	const needFds = connections + 200;
 	const lim = fdLimits();
 	if (lim.hard < needFds)

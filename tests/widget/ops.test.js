@@ -301,7 +301,8 @@ test('SIGHUP: a broken file keeps the running version; a good one takes effect o
 
 test('SIGTERM: replies queued for a slow reader arrive, then 1001; exit 0; newcomers refused', async () => {
 	const s = await serve([...DATA_ARGS], 'ops-drain',
-		{ widget: { rate_burst: 10000, rate_per_minute: 1000000 } });
+		{ widget: { rate_burst: 10000, rate_per_minute: 1000000,
+			source_rate_burst: 10000000, source_rate_per_minute: 10000000 } });
 	const c = await connect(s.url, { origin: s.origin });
 	await c.next();
 	const replies = [];

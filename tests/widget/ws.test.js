@@ -142,8 +142,9 @@ test('an answer with its source, a typing frame first, an escalation', async () 
 
 test('many concurrent conversations keep their own context', async () => {
 	const N = 60;
+	/* sixty patients: sixty addresses (one source may hold 20) */
 	const clients = await Promise.all(Array.from({ length: N },
-		() => connect(url, { origin })));
+		(_, i) => connect(url, { origin, localAddress: '127.0.1.' + (i + 1) })));
 	/* three kinds of conversation, interleaved: the follow-up question
 	 * only makes sense with each connection's own previous question */
 	const first = ['what causes night leg cramps?', 'what causes alpha syndrome?',
@@ -221,8 +222,9 @@ test('a wrong Origin, no Origin and a wrong path are refused', async () => {
 });
 
 test('the server keeps answering others while one client misbehaves', async () => {
-	const bad = await connect(url, { origin });
-	const good = await connect(url, { origin });
+	const bad = await connect(url, { origin, localAddress: '127.0.2.1' });
+	/* another patient: the flood empties only its own source's bucket */
+	const good = await connect(url, { origin, localAddress: '127.0.2.2' });
 	let stop = false;
 	const flood = (async () => {
 		while (!stop && !bad.closed) {
@@ -286,8 +288,8 @@ test('a client that keeps sending after "slow down" is closed with 1008', async 
 });
 
 test('a client that does not read is not read either; others are served', async () => {
-	const s = await serve({ rate_burst: 10000, rate_per_minute: 1000000 },
-		'ws-backpressure');
+	const s = await serve({ rate_burst: 10000, rate_per_minute: 1000000,
+		source_rate_burst: 10000000, source_rate_per_minute: 10000000 }, 'ws-backpressure');
 	const greedy = await connect(s.url, { origin: s.origin });
 	greedy.ws._socket.pause(); /* never reads its replies */
 	for (let i = 0; i < 20000; i++)

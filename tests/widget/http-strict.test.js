@@ -1,0 +1,316 @@
+'use strict';
+/*
+ * Strict HTTP at the widget's front door (bot/widget/front.c), with raw
+ * sockets on 127.0.0.1: every malformed or smuggling request gets its
+ * status (400, 405, 414, 431, 505) with the security headers and the
+ * connection is closed; a request hidden in another's body or after it is
+ * never answered. Also: unmasked client frames, and the same-origin rule
+ * (scheme, host and port; never the Host header).
+ */
+const crypto = require('crypto');
+const net = require('net');
+const { assert, test, run, tmpdir, freePort, writeConfig, startBot, connect,
+	DATA_ARGS } = require('./lib');
+
+let port, bot;
+const dir = tmpdir();
+
+/* Sends bytes, reads until the server closes (or ms pass). */
+function raw(bytes, { ms = 3000, localAddress } = {}) {
+	return new Promise((resolve, reject) => {
+		const chunks = [];
+		let closed = false;
+		const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => {
+			s.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1'));
+		});
+		const timer = setTimeout(() => s.destroy(), ms);
+		s.on('data', (d) => chunks.push(d));
+		s.on('end', () => { closed = true; });
+		s.on('error', (e) => {
+			/* a reset after the answer still leaves the answer to check */
+			if (!chunks.length)
+				reject(e);
+		});
+		s.on('close', () => {
+			clearTimeout(timer);
+			resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+		});
+	});
+}
+
+/* The responses in text: status codes, the first one's headers and body. */
+function parse(text) {
+	const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)]
+		.map((m) => Number(m[1]));
+	const end = text.indexOf('\r\n\r\n');
+	const headers = {};
+	for (const line of text.slice(0, end).split('\r\n').slice(1)) {
+		const i = line.indexOf(':');
+		const name = line.slice(0, i).toLowerCase();
+		headers[name] = headers[name] === undefined ? line.slice(i + 1).trim() :
+			headers[name] + ', ' + line.slice(i + 1).trim();
+	}
+	return { statuses, status: statuses[0], headers, body: text.slice(end + 4) };
+}
+
+function assertSecurityHeaders(r, what) {
+	const h = r.headers;
+	assert.match(h['content-security-policy'] || '', /default-src 'none'/, what);
+	assert.match(h['content-security-policy'], /frame-ancestors 'none'/, what);
+	assert.strictEqual(h['x-content-type-options'], 'nosniff', what);
+	assert.strictEqual(h['referrer-policy'], 'no-referrer', what);
+	assert.strictEqual(h['x-frame-options'], 'DENY', what);
+	assert.doesNotMatch(r.body, /error\.css/, what + ': links a missing file');
+}
+
+/* One answer with this status, the security headers, then a close; and
+ * never a second answer (the metrics text would show a smuggled one). */
+async function expectRefused(bytes, status, what) {
+	const { text, closed } = await raw(bytes);
+	const r = parse(text);
+	assert.deepStrictEqual(r.statuses, [status], what + ': ' + text.slice(0, 300));
+	assertSecurityHeaders(r, what);
+	assert.strictEqual(r.headers.connection, 'close', what);
+	assert.doesNotMatch(text, /# TYPE|healthbot_/, what + ': a second request ran');
+	assert.ok(closed, what + ': the connection is closed');
+	return r;
+}
+
+const SMUGGLED = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
+
+test('start healthbot serve (metrics on the widget port, as by default)', async () => {
+	port = await freePort();
+	bot = startBot(['serve', '--port', String(port), ...DATA_ARGS],
+		{ name: 'http-strict' });
+	await bot.ready;
+	/* the smuggling target answers when asked for directly */
+	const direct = parse((await raw(SMUGGLED)).text);
+	assert.strictEqual(direct.status, 200);
+	assert.match(direct.body, /# TYPE/);
+});
+
+test('smuggling: Content-Length 0 then 44 with a second request as body', async () => {
+	const body = SMUGGLED + 'X-Pad: 1\r\n';
+	assert.strictEqual(body.length, 44);
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n' +
+		`Content-Length: ${body.length}\r\n\r\n${body}`, 400, 'duplicate length');
+});
+
+test('smuggling: Content-Length: 0x2c', async () => {
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x2c\r\n\r\n' +
+		SMUGGLED + 'X-Pad: 123456789\r\n', 400, 'hex length');
+});
+
+test('smuggling: "Content-Length : 44" (space before the colon)', async () => {
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 44\r\n\r\n' +
+		SMUGGLED + 'X-Pad: 123456789\r\n', 400, 'space before colon');
+});
+
+test('Content-Length with Transfer-Encoding, chunked alone, a body on GET or HEAD', async () => {
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n' +
+		'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'CL + TE');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+		'23\r\n' + SMUGGLED + '\r\n0\r\n\r\n', 400, 'chunked GET');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+		400, 'body on GET');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n',
+		400, 'signed length');
+	const head = await raw('HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+	assert.deepStrictEqual(parse(head.text).statuses, [400]);
+	/* an empty body is no body */
+	const zero = parse((await raw('GET /healthz HTTP/1.1\r\nHost: x\r\n' +
+		'Content-Length: 0\r\n\r\n')).text);
+	assert.strictEqual(zero.status, 200);
+	assert.strictEqual(zero.body, 'ok\n');
+});
+
+test('Host: required on HTTP/1.1, once', async () => {
+	await expectRefused('GET / HTTP/1.1\r\n\r\n', 400, 'no Host');
+	await expectRefused('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400, 'two Hosts');
+	const old = parse((await raw('GET /healthz HTTP/1.0\r\n\r\n')).text);
+	assert.strictEqual(old.status, 200, 'HTTP/1.0 needs no Host');
+});
+
+test('bare LF, bare CR, NUL, obs-fold, a bad field name', async () => {
+	await expectRefused('GET / HTTP/1.1\nHost: x\n\n', 400, 'LF line ends');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb: c\r\n\r\n', 400,
+		'bare LF in a header');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n', 400,
+		'bare CR in a header');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n', 400,
+		'NUL in a header');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n', 400,
+		'obs-fold');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nX A: a\r\n\r\n', 400,
+		'space in a name');
+	await expectRefused('GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'escaped NUL');
+	await expectRefused('GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'bad escape');
+});
+
+test('414 for a 64 KB URL, 431 for a 100 KB header', async () => {
+	await expectRefused(`GET /${'a'.repeat(65536)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+		414, 'long URL');
+	await expectRefused(`GET / HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(100000)}` +
+		'\r\n\r\n', 431, 'long header');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\n' +
+		Array.from({ length: 200 }, (_, i) => `X-${i}: 1\r\n`).join('') + '\r\n',
+	431, 'many headers');
+	/* a long cookie from a portal on the same host is not refused */
+	const ok = parse((await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nCookie: ' +
+		'a'.repeat(5000) + '\r\n\r\n')).text);
+	assert.strictEqual(ok.status, 200);
+});
+
+test('OPTIONS, TRACE, absolute-form, the HTTP/2 preface: answered with the headers', async () => {
+	const options = await expectRefused('OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n',
+		405, 'OPTIONS');
+	assert.strictEqual(options.headers.allow, 'GET, HEAD');
+	await expectRefused('TRACE / HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'TRACE');
+	await expectRefused('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+		405, 'POST');
+	await expectRefused(`GET http://127.0.0.1:${port}/metrics HTTP/1.1\r\n` +
+		'Host: x\r\n\r\n', 400, 'absolute-form');
+	await expectRefused('GET * HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'asterisk-form');
+	await expectRefused('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, 'HTTP/2 preface');
+	await expectRefused('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n' +
+		'Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
+	400, 'h2c upgrade');
+	await expectRefused('GET / FOO/1.1\r\nHost: x\r\n\r\n', 400, 'no HTTP version');
+});
+
+test('a pipelined second request is never answered; one request per connection', async () => {
+	const { text, closed } = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+		SMUGGLED);
+	const r = parse(text);
+	assert.deepStrictEqual(r.statuses, [200], text.slice(0, 400));
+	assert.strictEqual(r.headers.connection, 'close');
+	assert.doesNotMatch(text, /# TYPE/);
+	assert.ok(closed);
+	/* sent after the answer: the connection is already closed */
+	const later = await new Promise((resolve) => {
+		let got = '';
+		const s = net.connect({ host: '127.0.0.1', port }, () =>
+			s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+		s.on('data', (d) => {
+			got += d;
+			if (/ok\n$/.test(got))
+				s.write(SMUGGLED, () => {});
+		});
+		s.on('error', () => {});
+		s.on('close', () => resolve(got));
+		setTimeout(() => s.destroy(), 3000);
+	});
+	assert.deepStrictEqual(parse(later).statuses, [200]);
+	assert.doesNotMatch(later, /# TYPE/);
+});
+
+test('assets and refused upgrades carry the security headers', async () => {
+	const page = parse((await raw('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).text);
+	assert.strictEqual(page.status, 200);
+	assertSecurityHeaders({ headers: page.headers, body: '' }, 'page');
+	const key = crypto.randomBytes(16).toString('base64');
+	const refused = parse((await raw('GET /chat HTTP/1.1\r\nHost: x\r\n' +
+		'Upgrade: websocket\r\nConnection: Upgrade\r\nOrigin: http://evil.example\r\n' +
+		`Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)).text);
+	assert.strictEqual(refused.status, 403);
+	assert.strictEqual(refused.headers['x-healthbot-refused'], 'origin');
+	assertSecurityHeaders(refused, 'refused upgrade');
+});
+
+/* A websocket handshake on a raw socket; resolves the socket after 101. */
+function rawWebsocket(origin) {
+	return new Promise((resolve, reject) => {
+		const key = crypto.randomBytes(16).toString('base64');
+		const s = net.connect({ host: '127.0.0.1', port }, () => s.write(
+			`GET /chat HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+			`Connection: Upgrade\r\nOrigin: ${origin}\r\nSec-WebSocket-Key: ${key}\r\n` +
+			'Sec-WebSocket-Version: 13\r\n\r\n'));
+		let buf = Buffer.alloc(0);
+		const onData = (d) => {
+			buf = Buffer.concat([buf, d]);
+			const end = buf.indexOf('\r\n\r\n');
+			if (end < 0)
+				return;
+			s.removeListener('data', onData);
+			if (!/^HTTP\/1\.1 101/.test(buf.toString('latin1')))
+				return reject(new Error('no upgrade: ' + buf.toString('latin1')));
+			resolve({ s, rest: buf.slice(end + 4) });
+		};
+		s.on('data', onData);
+		s.on('error', reject);
+	});
+}
+
+/* libwebsockets 4.1 takes unmasked frames from a client and has no API
+ * that tells a frame's mask bit (docs/libwebsockets-notes.md): known to
+ * fail until the websocket framing is ours or lws is newer */
+test.todo('an unmasked client frame is closed with 1002', 'lws 4.1 accepts it', async () => {
+	const { s, rest } = await rawWebsocket(`http://127.0.0.1:${port}`);
+	let buf = rest;
+	const closed = new Promise((resolve) => {
+		s.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+		s.on('close', resolve);
+		s.on('error', () => {});
+	});
+	const text = Buffer.from(JSON.stringify({ type: 'message', id: 'u',
+		text: 'what causes night leg cramps?' }));
+	/* FIN + text, no mask bit */
+	s.write(Buffer.concat([Buffer.from([0x81, text.length]), text]));
+	setTimeout(() => s.destroy(), 3000);
+	await closed;
+	/* the greeting may come first; then a close frame, and no reply */
+	let code = null, replied = false;
+	for (let i = 0; i + 2 <= buf.length; ) {
+		const op = buf[i] & 0x0f;
+		let len = buf[i + 1] & 0x7f, at = i + 2;
+		if (len === 126) {
+			len = buf.readUInt16BE(at);
+			at += 2;
+		}
+		const payload = buf.slice(at, at + len);
+		if (op === 8 && payload.length >= 2)
+			code = payload.readUInt16BE(0);
+		if (op === 1 && /"type":"reply"/.test(payload.toString()))
+			replied = true;
+		i = at + len;
+	}
+	assert.strictEqual(replied, false, 'an unmasked message was answered');
+	assert.strictEqual(code, 1002, 'close code');
+});
+
+test('same origin: scheme, host and port of the server, never the Host header', async () => {
+	const evilHost = 'rebound.example:' + port;
+	/* DNS rebinding: the attacker's page names its own host in Host */
+	await assert.rejects(connect(`ws://127.0.0.1:${port}/chat`, {
+		origin: 'http://' + evilHost, headers: { host: evilHost } }),
+	(e) => e.status === 403 && e.reason === 'origin');
+	await assert.rejects(connect(`ws://127.0.0.1:${port}/chat`,
+		{ origin: `https://127.0.0.1:${port}` }), (e) => e.status === 403);
+	await assert.rejects(connect(`ws://127.0.0.1:${port}/chat`,
+		{ origin: `http://127.0.0.1:${port + 1}` }), (e) => e.status === 403);
+	const c = await connect(`ws://127.0.0.1:${port}/chat`,
+		{ origin: `http://127.0.0.1:${port}` });
+	assert.strictEqual((await c.next()).type, 'greeting');
+	c.close();
+	/* a portal under another name is listed in allowed_origins */
+	const p2 = await freePort();
+	const b2 = startBot(['serve', '--port', String(p2), '--config',
+		writeConfig(dir, { widget: { allowed_origins: ['https://portal.example'] } }),
+		...DATA_ARGS], { name: 'http-strict-origins' });
+	await b2.ready;
+	const ok = await connect(`ws://127.0.0.1:${p2}/chat`,
+		{ origin: 'https://portal.example', headers: { host: 'portal.example' } });
+	ok.close();
+	await assert.rejects(connect(`ws://127.0.0.1:${p2}/chat`,
+		{ origin: 'http://portal.example' }), (e) => e.status === 403);
+	assert.strictEqual((await b2.stop()).code, 0);
+});
+
+test('the bot is still serving and stops cleanly', async () => {
+	const r = parse((await raw('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')).text);
+	assert.strictEqual(r.status, 200);
+	assert.strictEqual((await bot.stop()).code, 0);
+	assert.doesNotMatch(bot.err, /AddressSanitizer|runtime error/);
+});
+
+run();
