@@ -103,10 +103,13 @@ test('an emergency is shown as a pinned alert with role="alert"', async () => {
 	const alert = page.locator('[role="alert"]');
 	await alert.waitFor({ state: 'visible' });
 	assert.match(await alert.innerText(), /emergency|911/i);
-	/* it stays visible while the conversation goes on */
+	/* it stays visible while the conversation goes on, folded to one
+	 * line with the number to call (tests/widget/page.test.js has more) */
 	await ask(CRAMPS);
 	await ask('how do I prevent them?');
-	assert.ok(await alert.isVisible(), 'alert still visible');
+	assert.ok(await page.locator('.hb-alert').isVisible(), 'banner still visible');
+	assert.ok(await page.locator('.hb-alert-line a[href="tel:911"]').isVisible(),
+		'the number is still there');
 });
 
 test('user text is rendered as text: <script> shows literally, no dialog', async () => {

@@ -29,6 +29,19 @@
 
 	var BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 	var IDLE_CLOSE = 4000;
+	/* close codes 4400-4499: the bot refuses this page for good (the 4xx
+	 * of HTTP, moved into the private range); never retried by itself */
+	var REFUSED_MIN = 4400, REFUSED_MAX = 4499;
+	/* A browser hides the HTTP status of a refused handshake (403 origin
+	 * and 503 busy both look like a network error). A page on another
+	 * origin than the bot whose handshakes fail this many times in a row
+	 * while the bot answers plain HTTP is taken as refused; it then only
+	 * checks again every RECHECK_MS, in case it was a busy spell. */
+	var REFUSALS_TO_GIVE_UP = 4;
+	var RECHECK_MS = 60000;
+	var httpBase = new URL(wsUrl.href);
+	httpBase.protocol = wsUrl.protocol === 'wss:' ? 'https:' : 'http:';
+	var crossOrigin = httpBase.origin !== window.location.origin;
 	var MAX_CHARS = 2000;
 	var MAX_BYTES = 3800; /* of text, leaving room for the JSON around it */
 
@@ -97,12 +110,37 @@
 	root.appendChild(header);
 	root.appendChild(el('p', 'hb-note', 'General information, not medical ' +
 		'advice. In an emergency, call your local emergency number now.'));
+	/*
+	 * The emergency banner, pinned above the transcript. Its message is the
+	 * one live region that announces an escalation (role="alert"); after
+	 * the patient's next message it folds to one line with the numbers as
+	 * links, so a small screen keeps room for the conversation.
+	 */
 	var alertBox = el('div', 'hb-alert');
-	alertBox.setAttribute('role', 'alert');
 	alertBox.hidden = true;
+	var alertMsg = el('div', 'hb-alert-msg');
+	alertMsg.setAttribute('role', 'alert');
+	alertMsg.id = 'hb-alert-' + Math.random().toString(36).slice(2);
+	alertBox.appendChild(alertMsg);
+	var alertLine = el('p', 'hb-alert-line');
+	alertLine.hidden = true;
+	var alertNumbers = el('span', 'hb-alert-numbers');
+	alertLine.appendChild(alertNumbers);
+	var alertToggle = el('button', 'hb-alert-toggle', 'Show message');
+	alertToggle.type = 'button';
+	alertToggle.setAttribute('aria-controls', alertMsg.id);
+	alertToggle.setAttribute('aria-expanded', 'true');
+	alertLine.appendChild(alertToggle);
+	alertBox.appendChild(alertLine);
 	root.appendChild(alertBox);
-	var offline = el('p', 'hb-offline', '');
+	var offline = el('div', 'hb-offline');
 	offline.hidden = true;
+	var offlineText = el('p', 'hb-offline-text', '');
+	offline.appendChild(offlineText);
+	var retry = el('button', 'hb-retry', 'Try again');
+	retry.type = 'button';
+	retry.hidden = true;
+	offline.appendChild(retry);
 	root.appendChild(offline);
 	var log = el('div', 'hb-log');
 	log.setAttribute('role', 'log');
@@ -187,8 +225,133 @@
 		return 'Source: ' + parts;
 	}
 
+	/*
+	 * Phone numbers to call, as tel: links. The numbers are the bot's
+	 * configuration, never the page's: those a frame names in `numbers`
+	 * ({"emergency": "911", "crisis": "988"}), or given to the script as
+	 * data-emergency-number / data-crisis-number; without either, the digit
+	 * runs of an escalation's first paragraph, which is the bot's service
+	 * wording with its configured numbers filled in.
+	 */
+	var PHONE = /\+?\d(?:[\d -]*\d)?/g;
+	var knownNumbers = ['data-emergency-number', 'data-crisis-number']
+		.map(function (a) { return script.getAttribute(a); })
+		.filter(function (n) { return n && /\d/.test(n); });
+
+	function digits(s) {
+		return s.replace(/[^\d+]/g, '');
+	}
+
+	function learnNumbers(frame) {
+		var n = frame.numbers;
+		if (!n || typeof n !== 'object')
+			return;
+		Object.keys(n).forEach(function (k) {
+			if (typeof n[k] === 'string' && /\d/.test(n[k]) &&
+					knownNumbers.indexOf(n[k]) < 0)
+				knownNumbers.push(n[k]);
+		});
+	}
+
+	function isNumber(run) {
+		if (!knownNumbers.length)
+			return digits(run).replace('+', '').length >= 2;
+		return knownNumbers.some(function (k) {
+			return digits(k) === digits(run);
+		});
+	}
+
+	/* Turns the numbers in the text nodes under node into tel: links. */
+	function linkNumbers(node) {
+		var texts = [];
+		var walk = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+		while (walk.nextNode()) {
+			if (!walk.currentNode.parentNode.closest('a'))
+				texts.push(walk.currentNode);
+		}
+		texts.forEach(function (t) {
+			var s = t.nodeValue, at = 0, m, frag = null;
+			PHONE.lastIndex = 0;
+			while ((m = PHONE.exec(s))) {
+				if (!isNumber(m[0]))
+					continue;
+				frag = frag || document.createDocumentFragment();
+				frag.appendChild(document.createTextNode(s.slice(at, m.index)));
+				var a = el('a', 'hb-tel', m[0]);
+				a.href = 'tel:' + digits(m[0]);
+				frag.appendChild(a);
+				at = m.index + m[0].length;
+			}
+			if (frag) {
+				frag.appendChild(document.createTextNode(s.slice(at)));
+				t.parentNode.replaceChild(frag, t);
+			}
+		});
+	}
+
+	function linkEscalation(body) {
+		if (knownNumbers.length || !body.firstElementChild) {
+			linkNumbers(body);
+			return;
+		}
+		/* the service wording comes first; an article's passage may
+		 * follow (from its hb- heading or source on), and its digits are
+		 * not phone numbers */
+		for (var n = body.firstElementChild; n; n = n.nextElementSibling) {
+			if (/(^| )hb-/.test(n.className))
+				break;
+			linkNumbers(n);
+		}
+	}
+
+	function setAlertExpanded(open) {
+		alertMsg.hidden = !open;
+		alertNumbers.hidden = open;
+		alertToggle.textContent = open ? 'Hide message' : 'Show message';
+		alertToggle.setAttribute('aria-expanded', String(open));
+	}
+
+	/* after its first view the banner folds to one line with the numbers */
+	function foldAlert() {
+		if (alertBox.hidden || !alertLine.hidden)
+			return;
+		alertLine.hidden = false;
+		alertBox.classList.add('hb-folded');
+		setAlertExpanded(false);
+	}
+
+	function showAlert(frame) {
+		alertMsg.textContent = '';
+		cleanInto(alertMsg, frame.html || '');
+		if (!alertMsg.firstChild)
+			alertMsg.textContent = frame.text || '';
+		linkEscalation(alertMsg);
+		alertNumbers.textContent = '';
+		var links = alertMsg.querySelectorAll('a.hb-tel');
+		var seen = {};
+		for (var i = 0; i < links.length; i++) {
+			var href = links[i].getAttribute('href');
+			if (seen[href])
+				continue;
+			seen[href] = true;
+			alertNumbers.appendChild(document.createTextNode(
+				alertNumbers.firstChild ? ' or ' : 'Call '));
+			alertNumbers.appendChild(links[i].cloneNode(true));
+		}
+		alertNumbers.appendChild(document.createTextNode(' '));
+		alertLine.hidden = true;
+		alertBox.classList.remove('hb-folded');
+		setAlertExpanded(true);
+		alertBox.hidden = false;
+	}
+
+	alertToggle.addEventListener('click', function () {
+		setAlertExpanded(alertMsg.hidden);
+	});
+
 	function addBot(frame) {
 		var escalation = frame.kind === 'escalation';
+		learnNumbers(frame);
 		var m = el('div', 'hb-msg hb-bot' + (escalation ? ' hb-escalation' : ''));
 		m.appendChild(el('span', 'hb-visually-hidden', 'Assistant: '));
 		var body = el('div', 'hb-body');
@@ -200,15 +363,19 @@
 		m.appendChild(body);
 		if (hasSource)
 			m.appendChild(el('p', 'hb-source', sourceLine(frame.source)));
-		log.appendChild(m);
 		if (escalation) {
-			/* pinned above the transcript so scrolling never hides it */
-			alertBox.textContent = '';
-			cleanInto(alertBox, frame.html || '');
-			if (!alertBox.firstChild)
-				alertBox.textContent = frame.text || '';
-			alertBox.hidden = false;
+			linkEscalation(body);
+			/* The banner announces it (role="alert"); the live log must
+			 * not say it a second time. Its links stay clickable; the
+			 * keyboard reaches the same ones in the banner. */
+			m.setAttribute('aria-hidden', 'true');
+			var copies = body.querySelectorAll('a');
+			for (var i = 0; i < copies.length; i++)
+				copies[i].tabIndex = -1;
 		}
+		log.appendChild(m);
+		if (escalation)
+			showAlert(frame);
 		scrollDown();
 	}
 
@@ -218,6 +385,8 @@
 	var attempt = 0;
 	var timer = null;
 	var paused = false;    /* closed for inactivity: wait for the patient */
+	var refused = false;   /* the bot will not serve this page */
+	var refusals = 0;      /* handshakes refused in a row by a live bot */
 	var nextId = 1;
 	var outbox = [];       /* {id, text, node} not yet answered */
 
@@ -226,9 +395,43 @@
 		root.setAttribute('data-state', state);
 	}
 
-	function showOffline(text) {
-		offline.textContent = text;
+	function showOffline(text, canRetry) {
+		offlineText.textContent = text;
+		retry.hidden = !canRetry;
 		offline.hidden = !text;
+	}
+
+	function setRefused(on) {
+		refused = on;
+		input.disabled = on;
+		send.disabled = on;
+	}
+
+	/* Service wording only: the page is not allowed to use this bot. */
+	function refuse(recheck) {
+		setRefused(true);
+		typing.hidden = true;
+		setStatus('Not available', 'refused');
+		showOffline('This chat is not available on this page. In an ' +
+			'emergency, call your local emergency number.', true);
+		if (recheck) {
+			timer = setTimeout(function () {
+				timer = null;
+				connect();
+			}, RECHECK_MS);
+		}
+	}
+
+	/* Does the bot answer plain HTTP? The stylesheet is the one file any
+	 * origin may fetch (Cross-Origin-Resource-Policy: cross-origin); the
+	 * answer is opaque, only its arrival counts. */
+	function botAnswers() {
+		if (typeof fetch !== 'function')
+			return Promise.resolve(false);
+		return fetch(new URL('healthbot-widget.css', httpBase).href, {
+			method: 'HEAD', mode: 'no-cors', cache: 'no-store',
+			credentials: 'omit', referrerPolicy: 'no-referrer' })
+			.then(function () { return true; }, function () { return false; });
 	}
 
 	function transmit(item) {
@@ -241,7 +444,8 @@
 		if (ws || timer)
 			return;
 		paused = false;
-		setStatus(attempt ? 'Reconnecting…' : 'Connecting…', 'connecting');
+		if (!refused)
+			setStatus(attempt ? 'Reconnecting…' : 'Connecting…', 'connecting');
 		var sock;
 		try {
 			sock = new WebSocket(wsUrl.href);
@@ -250,8 +454,12 @@
 			return;
 		}
 		ws = sock;
+		var opened = false;
 		sock.onopen = function () {
+			opened = true;
 			attempt = 0;
+			refusals = 0;
+			setRefused(false);
 			setStatus('Connected', 'online');
 			showOffline('');
 			outbox.forEach(function (item) {
@@ -286,7 +494,27 @@
 					'It reconnects when you type.');
 				return;
 			}
-			scheduleReconnect();
+			if (ev.code >= REFUSED_MIN && ev.code <= REFUSED_MAX) {
+				refuse(false);
+				return;
+			}
+			if (opened || !crossOrigin) {
+				/* on its own origin the bot never refuses the page */
+				if (refused)
+					refuse(true);
+				else
+					scheduleReconnect();
+				return;
+			}
+			timer = -1; /* no second connect() while the probe runs */
+			botAnswers().then(function (live) {
+				timer = null;
+				refusals = live ? refusals + 1 : 0;
+				if (refused || refusals >= REFUSALS_TO_GIVE_UP)
+					refuse(true);
+				else
+					scheduleReconnect();
+			});
 		};
 	}
 
@@ -332,6 +560,14 @@
 		}
 	}
 
+	retry.addEventListener('click', function () {
+		if (timer === -1)
+			return; /* already checking */
+		clearTimeout(timer);
+		timer = null;
+		connect();
+	});
+
 	form.addEventListener('submit', function (ev) {
 		ev.preventDefault();
 		var text = input.value.trim();
@@ -343,6 +579,7 @@
 				'it again.', 'hb-error');
 			return;
 		}
+		foldAlert();
 		var item = { id: 'm' + nextId++, text: text, sent: false };
 		item.node = addUser(text);
 		outbox.push(item);
