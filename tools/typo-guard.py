@@ -2,8 +2,9 @@
 """Writes intents/typos.json: real words one typing slip from a red-flag word.
 
 The engine corrects a message word nobody knows when it is one slip (a
-deleted or inserted letter, a QWERTY-neighbour letter, two letters swapped;
-the first letter kept) from a word of the red-flag patterns. Real words
+deleted or inserted letter, a QWERTY-neighbour letter, one vowel for another
+or c for s or k, two letters swapped; the first letter kept) from a word of
+the red-flag patterns (bot/engine/typo.h). Real words
 must never be "corrected" ("chess" is not "chest"), so this lists every
 dictionary word (Debian's wamerican-small and wspanish, accents folded) that is
 one slip from a red-flag word and is not one itself.
@@ -46,7 +47,8 @@ def one_slip(a, b):
             return False
         if i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]:
             return True
-        near = b[i] in NEAR[ord(a[i]) - 97] or (a[i] in "aeiou" and b[i] in "aeiou")
+        near = (b[i] in NEAR[ord(a[i]) - 97] or (a[i] in "aeiou" and b[i] in "aeiou")
+                or {a[i], b[i]} in ({"c", "s"}, {"c", "k"}))
         return i > 0 and near and a[i + 1:] == b[i + 1:]
     if len(a) + 1 == len(b):
         a, b = b, a

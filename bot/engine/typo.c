@@ -643,10 +643,13 @@ static bool vowel(char c)
 }
 
 /* QWERTY neighbours: a finger that slipped one key; or one vowel for
- * another, the commonest spelling slip ("ambulence"). */
+ * another, the commonest spelling slip ("ambulence"); or c for s or k. */
 static bool neighbours(char a, char b)
 {
 	if (vowel(a) && vowel(b))
+		return true;
+	/* letters that sound alike: "pestiside", "kramp" */
+	if ((a == 'c' && (b == 's' || b == 'k')) || (b == 'c' && (a == 's' || a == 'k')))
 		return true;
 	static const char *const near[26] = {
 		"qwsz", "vghn", "xdfv", "erfscx", "wrsd", "rtdgcv", "tyfhvb",

@@ -15,7 +15,8 @@
  * way, so the prefilter can never hide what a correction reveals.
  *
  * A typing slip: one deleted or inserted letter, one letter replaced by a
- * QWERTY neighbour or a vowel by another vowel ("ambulence"), or two
+ * QWERTY neighbour, a vowel by another vowel ("ambulence") or c by s or k
+ * ("pestiside"), or two
  * neighbouring letters swapped; the first letter stays (or is swapped
  * with the second).
  */

@@ -59,7 +59,8 @@ static void test_one_slip(void **state)
 	assert_true(slip("chesr", "chest"));      /* r is next to t */
 	assert_true(slip("bleedding", "bleeding")); /* extra letter */
 	assert_true(slip("ambulence", "ambulance")); /* a vowel for a vowel */
-	assert_false(slip("ambulanse", "ambulance")); /* s is no slip of c */
+	assert_true(slip("pestiside", "pesticide")); /* c sounds like s */
+	assert_false(slip("ambulanpe", "ambulance")); /* p is no slip of c */
 	assert_false(slip("chess", "chest"));     /* s is not next to t */
 	assert_false(slip("hest", "chest"));      /* the first letter stays */
 	assert_false(slip("xchest", "chest"));
@@ -114,6 +115,7 @@ static void test_escalates(void **state)
 		"he is bleding a lot", "I have sever chest pain",
 		"i keep cuting myself", "sudden vison loss in one eye",
 		"i need an ambulence now", "hit my hed and been sick twice",
+		"cramps after being exposed to pestiside",
 	};
 	for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
 		if (!escalates(typos[i]))
