@@ -1,21 +1,32 @@
 #include <errno.h>
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
 
-#define SIGNAL_POLL_US (100 * LWS_US_PER_MS)
 #define DRAIN_POLL_US (20 * LWS_US_PER_MS)
+#define TICK_US (10 * LWS_US_PER_MS)
 #define MAX_SIGNALS 3
+/* libwebsockets loads its libev support from here at context creation
+ * (Debian: the libwebsockets-evlib-ev package) */
+#define EVLIB_EV LWS_INSTALL_LIBDIR "/libwebsockets-evlib_ev.so"
+
+static const int watched[] = { SIGINT, SIGTERM, SIGHUP };
+#define N_WATCHED (sizeof(watched) / sizeof(watched[0]))
 
 struct hb_loop {
-	struct lws_context *context;
-	lws_sorted_usec_list_t signal_sul;
-	lws_sorted_usec_list_t drain_sul;
+	/* ours, lent to libwebsockets as a "foreign" loop so that we can
+	 * run and stop it and watch signals on it */
+	struct ev_loop *ev;
+	ev_signal signals[N_WATCHED];
+	struct lws_context *context; /* set to NULL by lws once freed */
+	lws_sorted_usec_list_t tick_sul, drain_sul;
 	hb_loop_drained_fn drained;
 	void *drained_data;
 	long long drain_started_us, drain_deadline_us;
@@ -29,49 +40,42 @@ struct hb_loop {
 	int status;
 };
 
-/* set by the handler, read by the loop: nothing else is signal-safe */
-static volatile sig_atomic_t pending[65];
-static struct lws_context *signal_context;
-
-static void on_signal(int signo)
+/* libev runs this in the loop, after its own signal handler has noted the
+ * signal: nothing here has to be async-signal-safe */
+static void on_signal(struct ev_loop *ev, ev_signal *watcher, int revents)
 {
-	if (signo > 0 && signo < 65)
-		pending[signo] = 1;
-	/* wakes the poll so the flag is seen promptly; lws_cancel_service
-	 * only writes to a pipe */
-	if (signal_context)
-		lws_cancel_service(signal_context);
-}
-
-static void dispatch_signals(struct hb_loop *loop)
-{
-	static const int watched[] = { SIGINT, SIGTERM, SIGHUP };
-	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
-		int signo = watched[i];
-		if (!pending[signo])
-			continue;
-		pending[signo] = 0;
-		bool handled = false;
-		for (size_t h = 0; h < MAX_SIGNALS; h++) {
-			if (loop->handlers[h].fn && loop->handlers[h].signo == signo) {
-				loop->handlers[h].fn(loop->handlers[h].data);
-				handled = true;
-			}
-		}
-		if (!handled && signo != SIGHUP) {
-			hb_log(HB_LOG_INFO, "signal", "signo=%d action=stop", signo);
-			hb_loop_stop(loop);
+	struct hb_loop *loop = watcher->data;
+	int signo = watcher->signum;
+	bool handled = false;
+	for (size_t h = 0; h < MAX_SIGNALS; h++) {
+		if (loop->handlers[h].fn && loop->handlers[h].signo == signo) {
+			loop->handlers[h].fn(loop->handlers[h].data);
+			handled = true;
 		}
 	}
+	if (!handled && signo != SIGHUP) {
+		hb_log(HB_LOG_INFO, "signal", "signo=%d action=stop", signo);
+		hb_loop_stop(loop);
+	}
+	/* lws 4.1 looks at its timers after its own callbacks only: waking
+	 * it runs what a handler scheduled from here (a drain's first
+	 * check) now rather than at the next tick */
+	if (!loop->stop)
+		lws_cancel_service(loop->context);
 }
 
-static void signal_tick(lws_sorted_usec_list_t *sul)
+/*
+ * lws 4.1's libev glue re-arms its one libev timer with ev_timer_set() on
+ * a watcher that may still be running, which libev ignores: a lws timer
+ * due sooner than the one armed (a reconnect's backoff, a close, a
+ * watchdog) would wait for that one, seconds later. A timer of our own
+ * that keeps rescheduling itself keeps the armed one no further than
+ * TICK_US away: no lws timer runs more than that late.
+ */
+static void tick(lws_sorted_usec_list_t *sul)
 {
-	struct hb_loop *loop = lws_container_of(sul, struct hb_loop, signal_sul);
-	dispatch_signals(loop);
-	if (!loop->stop)
-		lws_sul_schedule(loop->context, 0, &loop->signal_sul, signal_tick,
-			SIGNAL_POLL_US);
+	struct hb_loop *loop = lws_container_of(sul, struct hb_loop, tick_sul);
+	lws_sul_schedule(loop->context, 0, &loop->tick_sul, tick, TICK_US);
 }
 
 static void lws_logger(int level, const char *line)
@@ -102,11 +106,35 @@ struct hb_loop *hb_loop_create(void)
 		hb_log(HB_LOG_ERROR, "loop", "error=\"out of memory\"");
 		return NULL;
 	}
+	/* libev picks epoll on Linux; a loop of our own rather than libev's
+	 * default one, which would reap every child process (SIGCHLD) */
+	if (!(loop->ev = ev_loop_new(EVFLAG_AUTO))) {
+		hb_log(HB_LOG_ERROR, "loop", "error=\"cannot create the event loop\"");
+		goto fail;
+	}
+	/* without the plugin lws only says "failed to load evlib_ev" at a
+	 * log level we do not show */
+	if (access(EVLIB_EV, R_OK) != 0) {
+		hb_log(HB_LOG_ERROR, "loop", "error=\"libwebsockets' libev event "
+			"library is missing: install libwebsockets-evlib-ev\" path=%s",
+			EVLIB_EV);
+		goto fail;
+	}
 	lws_set_log_level(LLL_ERR | (hb_log_enabled(HB_LOG_DEBUG) ?
 		LLL_WARN | LLL_NOTICE : 0), lws_logger);
 	memset(&info, 0, sizeof(info));
+	/*
+	 * libev, not lws' default poll() loop, which walks every open socket
+	 * on every wake-up (BENCHMARKS.md, widget); and not its libuv one:
+	 * Debian builds lws with _DEBUG, which on libuv closes a connection a
+	 * second time right after a callback asked for a polite close, so
+	 * the close frame (idle 4000, going away 1001) is never sent.
+	 */
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_LIBEV;
+	void *foreign[] = { loop->ev };
+	info.foreign_loops = foreign;
+	info.pcontext = &loop->context;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	/* long-polls (Matrix /sync) set their own per-connection timeouts */
 	info.timeout_secs = 20;
@@ -114,34 +142,40 @@ struct hb_loop *hb_loop_create(void)
 	loop->context = lws_create_context(&info);
 	if (!loop->context) {
 		hb_log(HB_LOG_ERROR, "loop", "error=\"cannot create the event loop\"");
-		free(loop);
-		return NULL;
+		goto fail;
 	}
-	signal_context = loop->context;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < N_WATCHED; i++) {
+		ev_signal_init(&loop->signals[i], on_signal, watched[i]);
+		loop->signals[i].data = loop;
+		ev_signal_start(loop->ev, &loop->signals[i]);
+	}
 	signal(SIGPIPE, SIG_IGN);
-	lws_sul_schedule(loop->context, 0, &loop->signal_sul, signal_tick,
-		SIGNAL_POLL_US);
+	lws_sul_schedule(loop->context, 0, &loop->tick_sul, tick, TICK_US);
 	return loop;
+fail:
+	hb_loop_destroy(loop);
+	return NULL;
 }
 
 void hb_loop_destroy(struct hb_loop *loop)
 {
 	if (!loop)
 		return;
-	lws_sul_cancel(&loop->signal_sul);
+	lws_sul_cancel(&loop->tick_sul);
 	lws_sul_cancel(&loop->drain_sul);
-	signal_context = NULL;
+	if (loop->ev) {
+		/* stopping the last watcher of a signal restores its default
+		 * action */
+		for (size_t i = 0; i < N_WATCHED; i++)
+			ev_signal_stop(loop->ev, &loop->signals[i]);
+	}
+	/* on libev this closes and frees everything at once (and sets
+	 * loop->context to NULL) */
 	lws_context_destroy(loop->context);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	if (loop->context)
+		hb_log(HB_LOG_WARN, "loop", "error=\"event loop not torn down\"");
+	if (loop->ev)
+		ev_loop_destroy(loop->ev);
 	free(loop);
 }
 
@@ -153,8 +187,12 @@ struct lws_context *hb_loop_context(struct hb_loop *loop)
 int hb_loop_run(struct hb_loop *loop)
 {
 	while (!loop->stop) {
-		if (lws_service(loop->context, 0) < 0)
+		/* returns after ev_break(), or with nothing left to wait for,
+		 * which the signal watchers rule out */
+		if (!ev_run(loop->ev, 0) && !loop->stop) {
+			hb_log(HB_LOG_ERROR, "loop", "error=\"event loop ran dry\"");
 			return -EIO;
+		}
 	}
 	return loop->status;
 }
@@ -162,7 +200,7 @@ int hb_loop_run(struct hb_loop *loop)
 void hb_loop_stop(struct hb_loop *loop)
 {
 	loop->stop = true;
-	lws_cancel_service(loop->context);
+	ev_break(loop->ev, EVBREAK_ALL);
 }
 
 void hb_loop_fail(struct hb_loop *loop, int status)

@@ -4,11 +4,11 @@
 #include <stdbool.h>
 
 /*
- * The one event loop: a libwebsockets context created with explicit
- * vhosts, so the widget server (a listening vhost) and the Matrix and relay
- * clients (a non-listening client vhost each) share one poll loop in one
- * thread. Signals are turned into loop callbacks, never handled in the
- * signal handler itself.
+ * The one event loop: a libev loop (epoll) that a libwebsockets context
+ * with explicit vhosts runs on, so the widget server (a listening vhost)
+ * and the Matrix and relay clients (a non-listening client vhost each)
+ * share one loop in one thread. Signals arrive as loop callbacks (libev
+ * signal watchers), never handled in the signal handler itself.
  */
 struct hb_loop;
 struct lws_context;

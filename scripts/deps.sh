@@ -3,7 +3,9 @@
 #   scripts/deps.sh          build and run
 #   scripts/deps.sh --test   also everything the test suite uses
 set -euo pipefail
-build=(meson ninja-build pkg-config gcc libwebsockets-dev libcjson-dev libpcre2-dev)
+# libwebsockets-evlib-ev: the event loop lws loads at run time (bot/loop.c)
+build=(meson ninja-build pkg-config gcc libwebsockets-dev libwebsockets-evlib-ev
+	libev-dev libcjson-dev libpcre2-dev)
 test=(clang libcmocka-dev valgrind python3 python3-venv chromium
 	libclang-rt-14-dev debhelper dpkg-dev tmux build-essential systemd procps)
 want=("${build[@]}")
