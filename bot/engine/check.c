@@ -337,10 +337,19 @@ static void score_line(struct checker *c, const struct utterance *u,
 			p += l + (p[l] == '|');
 		}
 	}
-	/* TODO(h5): compare u->lang with the reply's language once the reply
-	 * has one; until then "@lang" lines are only counted. */
+	/* A line without "@lang" is English: a Spanish reply to it is as wrong
+	 * as an English one to a Spanish line (the reader cannot follow it). */
+	const char *want = u->lang ? u->lang : "en";
+	const char *lang = r->lang ? r->lang : "en";
+	bool lang_ok = strcmp(want, lang) == 0;
 	if (u->lang)
 		c->r->language_lines++;
+	if (!lang_ok) {
+		c->r->language_failures++;
+		say(c, "LANGUAGE %s:%d: expected a reply in %s, got %s (%s/%s, rule "
+			"%s): %s", name, u->line, want, lang, hb_reply_kind_str(r->kind),
+			got, r->rule ? r->rule : "-", u->message);
+	}
 	if (benign) {
 		c->r->benign++;
 		if (!ok) {
@@ -348,10 +357,15 @@ static void score_line(struct checker *c, const struct utterance *u,
 			say(c, "FALSE ALARM %s:%d: escalated as %s (rule %s): %s", name,
 				u->line, got, r->rule ? r->rule : "-", u->message);
 		}
+		if (!lang_ok)
+			c->r->utterance_failures++;
 		return;
 	}
-	if (ok)
+	if (ok) {
+		if (!lang_ok)
+			c->r->utterance_failures++;
 		return;
+	}
 	c->r->utterance_failures++;
 	say(c, "%s %s:%d: expected %s/%s, got %s/%s (rule %s): %s",
 		escalation ? "MISS" : "FAIL", name, u->line, u->kind, u->expected,
@@ -532,10 +546,10 @@ bool hb_engine_check(const struct hb_engine *e, const char *utterances,
 			say(&c, "false alarms: %d/%d benign line(s) escalated (%.1f%%)",
 				report->false_alarms, report->benign,
 				100.0 * report->false_alarms / report->benign);
-		if (report->language_lines)
-			say(&c, "language: %d line(s) name the reply's language; not "
-				"checked yet (the reply does not say its language)",
-				report->language_lines);
+		say(&c, "language: %d of %d replies in the wrong language (%d "
+			"line(s) marked with \"@lang\", the others English)",
+			report->language_failures, report->utterances,
+			report->language_lines);
 		free(u);
 		free(copy);
 	}

@@ -204,6 +204,8 @@ struct hb_check_report {
 	int categories_untested; /* categories of the rules with no line */
 	int categories_unruled;  /* categories of the set with no rule */
 	int language_lines;      /* lines that name the reply's language */
+	int language_failures;   /* replies not in the line's language (a
+	                          * line without "@lang" is English) */
 };
 typedef void (*hb_check_print_fn)(void *data, const char *line);
 HB_EXPORT bool hb_engine_check(const struct hb_engine *engine, const char *utterances,

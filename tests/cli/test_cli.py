@@ -200,6 +200,24 @@ text = p.stdout.decode()
 check("check --redflags fails when rule categories have no test line",
       p.returncode == 1 and "NO TEST LINE" in text
       and "does not cover" in text, text[-600:])
+# the reply's language: "@es" lines need a Spanish reply, unmarked lines
+# an English one; a wrong language fails a line whose category is right
+p = run(["check", "--utterances", os.path.join(FIX, "check-language.tsv")])
+text = p.stdout.decode()
+lang_lines = [l for l in text.splitlines() if l.startswith("LANGUAGE ")]
+check("check fails on replies in the wrong language", p.returncode == 1,
+      text[-800:])
+check("check lists each reply in the wrong language, and only those",
+      sorted(l.split(":")[1] for l in lang_lines) == ["6", "7", "9"]
+      and "expected a reply in es, got en" in lang_lines[0]
+      and "expected a reply in en, got es" in lang_lines[1], text[-800:])
+check("a wrong language is not a miss or a false alarm",
+      "MISS " not in text and "red-flag recall 3/3" in text
+      and "false alarms: 0/3" in text, text[-800:])
+check("check counts the language failures",
+      "utterances: 6 run, 3 failed" in text
+      and "language: 3 of 6 replies in the wrong language" in text,
+      text[-800:])
 for bad in (["--max-false-alarms", "x"], ["--max-false-alarms", "101"],
             ["--utterances", fa, "--redflags", fa]):
     p = run(["check"] + bad)
