@@ -1,6 +1,6 @@
 'use strict';
 /*
- * Widget end to end (a benchmark, not a test): for 1, 100 and 1,000
+ * Widget end to end (a benchmark, not a test): for 1, 100, 1,000 and 5,000
  * websocket connections on loopback, each against a fresh `healthbot serve`
  * (so the RSS is that of N connections):
  *
@@ -14,10 +14,13 @@
  * Messages are the load test's realistic mix (tests/widget/load-lib.js).
  * Latency is measured in the node client, send to reply frame, so it
  * includes the client's event loop; client and server share the machine.
- * Prints a table (markdown) for BENCHMARKS.md.
+ * The server's CPU time per paced message (us/msg) shows what each open
+ * connection costs the event loop. All connections come from 127.0.0.1,
+ * so the per-source limits are raised with the others. Prints a table
+ * (markdown) for BENCHMARKS.md.
  *
  *   NODE_PATH=build/tests/widget/node_modules node tests/bench/widget-e2e.js \
- *       [--healthbot build/bot/healthbot] [--connections 1,100,1000]
+ *       [--healthbot build/bot/healthbot] [--connections 1,100,1000,5000]
  *       [--seconds 5] [--rate 1000]
  */
 const os = require('os');
@@ -28,13 +31,15 @@ function arg(name, def) {
 	const i = process.argv.indexOf('--' + name);
 	return i > 0 ? process.argv[i + 1] : def;
 }
-const COUNTS = String(arg('connections', '1,100,1000')).split(',').map(Number);
+const COUNTS = String(arg('connections', '1,100,1000,5000')).split(',').map(Number);
 const SECONDS = Number(arg('seconds', 5));
 const RATE = Number(arg('rate', 1000));
 const HEALTHBOT = path.resolve(arg('healthbot', L.HEALTHBOT));
 
 async function measure(n) {
-	const srv = await L.startServer({ connections: n, healthbot: HEALTHBOT });
+	const srv = await L.startServer({ connections: n, healthbot: HEALTHBOT,
+		widget: { max_connections_per_source: n + 50,
+			source_rate_burst: 10000000, source_rate_per_minute: 10000000 } });
 	if (srv.skip)
 		return { n, skip: srv.skip };
 	const idleKb = srv.status().rssKb;
@@ -107,7 +112,8 @@ async function main() {
 		}
 		console.log(`${n} connections: paced ${r.total} at ${RATE}/s p50 ` +
 			`${L.fmtMs(r.p.p50)} p99 ${L.fmtMs(r.p.p99)} (server ` +
-			`${(100 * r.pacedCpu / r.pacedS).toFixed(0)} % of a core); saturated ` +
+			`${(100 * r.pacedCpu / r.pacedS).toFixed(0)} % of a core, ` +
+			`${(1e6 * r.pacedCpu / r.total).toFixed(0)} us/msg); saturated ` +
 			`${(r.satReplies / r.satMs * 1000).toFixed(0)} replies/s p50 ` +
 			`${L.fmtMs(r.s.p50)} p99 ${L.fmtMs(r.s.p99)} (server ` +
 			`${(100 * r.satCpu / r.satMs * 1000).toFixed(0)} %); RSS ` +
@@ -116,14 +122,15 @@ async function main() {
 	}
 	const f = (x) => x.toFixed(2);
 	console.log('');
-	console.log(`| connections | paced ${RATE}/s: p50 | p99 | server CPU | saturated: ` +
-		'replies/s | p50 | p99 | server CPU | RSS connected | peak RSS |');
-	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+	console.log(`| connections | paced ${RATE}/s: p50 | p99 | server CPU | CPU per message | ` +
+		'saturated: replies/s | p50 | p99 | server CPU | RSS connected | peak RSS |');
+	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 	for (const r of rows) {
 		if (r.skip)
 			continue;
 		console.log(`| ${r.n} | ${f(r.p.p50)} ms | ${f(r.p.p99)} ms | ` +
 			`${(100 * r.pacedCpu / r.pacedS).toFixed(0)} % | ` +
+			`${(1e6 * r.pacedCpu / r.total).toFixed(0)} us | ` +
 			`${(r.satReplies / r.satMs * 1000).toFixed(0)} | ${f(r.s.p50)} ms | ` +
 			`${f(r.s.p99)} ms | ${(100 * r.satCpu / r.satMs * 1000).toFixed(0)} % | ` +
 			`${(r.connectedKb / 1024).toFixed(1)} MB | ${(r.hwmKb / 1024).toFixed(1)} MB |`);
