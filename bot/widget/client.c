@@ -135,7 +135,7 @@ struct hb_client *hb_clients_get(struct hb_clients *s, const char *addr,
 	if (s->count >= s->max) {
 		/* forget the least recently seen source without connections:
 		 * its bucket refills a little early, nothing worse */
-		for (e = s->oldest; e && e->conns; e = e->next)
+		for (e = s->oldest; e && (e->conns || e->pending); e = e->next)
 			;
 		if (!e)
 			return NULL;
@@ -179,7 +179,7 @@ void hb_clients_sweep(struct hb_clients *s, long long now_us)
 	struct hb_client *e = s->oldest, *next;
 	for (; e; e = next) {
 		next = e->next;
-		if (e->conns)
+		if (e->conns || e->pending)
 			continue;
 		refill(s, e, now_us);
 		/* a full bucket and no refusal to remember: nothing lost */

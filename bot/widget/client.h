@@ -18,6 +18,7 @@ struct hb_clients;
 struct hb_client {
 	char key[48];        /* the address as text (IPv6: its /64) */
 	size_t conns;        /* open websockets */
+	size_t pending;      /* connections still sending their request head */
 	double tokens;
 	long long refilled_us;
 	long long seen_us;

@@ -12,6 +12,7 @@
 #include "front.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "widget.h"
 
 #define MAX_TARGET 2048   /* longer: 414 */
@@ -29,6 +30,7 @@ struct front {
 	size_t reply_len;
 	bool lingering;          /* answered: reading what is left, then close */
 	char peer[INET6_ADDRSTRLEN];
+	struct hb_client *client; /* the peer's entry, while the head is read */
 };
 
 struct head {
@@ -47,6 +49,7 @@ static const char *status_text(unsigned status)
 	case 405: return "Method Not Allowed";
 	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
@@ -382,7 +385,8 @@ static int answer(struct lws *wsi, struct front *f, unsigned status,
 	int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %u %s\r\n"
 		"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
 		"connection: close\r\n%s", status, status_text(status), bl,
-		status == 405 ? "allow: GET, HEAD\r\n" : "");
+		status == 405 ? "allow: GET, HEAD\r\n" : status == 503 ?
+		"x-healthbot-refused: source_busy\r\n" : "");
 	for (const struct lws_protocol_vhost_options *o = hb_http_security_headers();
 			o && n > 0 && (size_t)n < sizeof(hdr); o = o->next)
 		n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "%s %s\r\n", o->name,
@@ -445,6 +449,34 @@ static int hand_over(struct lws *wsi, struct front *f, struct hb_widget *w,
 	return -1;
 }
 
+/* One peer may have max_connections_per_source heads in progress: a
+ * flood of sockets that never send a request is answered 503 at once
+ * instead of holding a descriptor each. A trusted proxy carries everyone's
+ * requests and is not counted. */
+static bool admit(struct hb_widget *w, struct front *f)
+{
+	long long now = hb_loop_now_us();
+	if (trusted(w, f->peer))
+		return true;
+	struct hb_client *e = hb_clients_get(w->sources, f->peer, now);
+	if (!e || e->pending >= (size_t)w->conf.max_per_source) {
+		if (e && hb_client_may_log(e, now))
+			hb_log(HB_LOG_INFO, "widget_refused", "status=503 "
+				"reason=source_busy pending=1");
+		return false;
+	}
+	e->pending++;
+	f->client = e;
+	return true;
+}
+
+static void release(struct front *f)
+{
+	if (f->client)
+		f->client->pending--;
+	f->client = NULL;
+}
+
 static int rx(struct lws *wsi, struct front *f, const void *in, size_t len)
 {
 	struct hb_widget *w = widget_of(wsi);
@@ -469,6 +501,8 @@ static int rx(struct lws *wsi, struct front *f, const void *in, size_t len)
 	}
 	int rc = 0;
 	unsigned status = parse(f->buf, f->len, h);
+	if (status)
+		release(f);
 	if (status == 200)
 		rc = hand_over(wsi, f, w, h);
 	else if (status)
@@ -496,9 +530,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		const void *a = ss.ss_family == AF_INET ?
 			(const void *)&((struct sockaddr_in *)&ss)->sin_addr :
 			(const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (!inet_ntop(ss.ss_family, a, ip, sizeof(ip)) ||
+		struct hb_widget *w = widget_of(wsi);
+		if (!w || !inet_ntop(ss.ss_family, a, ip, sizeof(ip)) ||
 				!canon_ip(ip, strlen(ip), f->peer, sizeof(f->peer)))
 			return -1;
+		if (!admit(w, f))
+			return answer(wsi, f, 503, "pending", false);
 		/* a head that never ends holds a socket: not for long */
 		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HEAD_TIMEOUT_S);
 		return 0;
@@ -519,6 +556,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE:
 		if (f) {
+			/* the widget may be gone: its table with it */
+			if (widget_of(wsi))
+				release(f);
 			free(f->buf);
 			free(f->reply);
 			memset(f, 0, sizeof(*f));

@@ -8,6 +8,7 @@
  * Linux) to be other sources; all traffic stays on loopback.
  */
 const http = require('http');
+const net = require('net');
 const { assert, test, run, sleep, waitFor, freePort, tmpdir, writeConfig,
 	startBot, runBot, connect, DATA_ARGS } = require('./lib');
 
@@ -77,6 +78,34 @@ test('one source holding its cap of connections and flooding does not stop a fre
 	assert.doesNotMatch(s.bot.err, /127\.0\.0\.2|leg cramps/);
 	open.forEach((c) => c.ws.terminate());
 	fresh.close();
+	assert.strictEqual((await s.bot.stop()).code, 0);
+});
+
+test('sockets that never send a request are cut short; others get in', async () => {
+	const s = await serve({}, 'fair-silent');
+	const socks = await Promise.all(Array.from({ length: 100 }, () =>
+		new Promise((resolve, reject) => {
+			const k = net.connect({ host: '127.0.0.1', port: s.port,
+				localAddress: '127.0.0.12' }, () => resolve(k));
+			k.closedByServer = false;
+			k.answer = '';
+			k.on('data', (d) => { k.answer += d; });
+			k.on('close', () => { k.closedByServer = true; });
+			k.on('error', () => {});
+			k.once('error', reject);
+		})));
+	/* 20 heads in progress per address; the rest get 503 at once */
+	await waitFor('80 closed', () => socks.filter((k) => k.closedByServer).length >= 80,
+		3000);
+	assert.strictEqual(socks.filter((k) => !k.closedByServer).length, 20);
+	assert.ok(socks.filter((k) => k.closedByServer).every((k) =>
+		/^HTTP\/1\.1 503 .*x-healthbot-refused: source_busy/s.test(k.answer)));
+	const fresh = await connect(s.url, { origin: s.origin,
+		localAddress: '127.0.0.13' });
+	assert.strictEqual((await fresh.ask('s1', CRAMPS)).kind, 'answer');
+	fresh.close();
+	assert.strictEqual((s.bot.err.match(/event=widget_refused/g) || []).length, 1);
+	socks.forEach((k) => k.destroy());
 	assert.strictEqual((await s.bot.stop()).code, 0);
 });
 
