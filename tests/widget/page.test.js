@@ -157,7 +157,8 @@ function startPortal() {
 				`img-src data:; base-uri 'none'; frame-ancestors 'none'` });
 		res.end('<!doctype html><html lang="en"><head><meta charset="utf-8">' +
 			'<title>Portal</title><link rel="icon" href="data:,"></head><body>' +
-			'<main><h1>Portal</h1><div id="healthbot-widget"></div></main>' +
+			'<main><h1>Portal</h1>' + (url.searchParams.get('float') ? '' :
+				'<div id="healthbot-widget"></div>') + '</main>' +
 			`<script src="http://${bot}/healthbot-widget.js" defer></script>` +
 			'</body></html>');
 	});
@@ -374,6 +375,41 @@ test('an allowed portal on another origin is not mistaken for a refused one', as
 	await sleep(9000); /* past four failed attempts */
 	assert.strictEqual(await page.locator('.hb-widget[data-state="refused"]').count(), 0);
 	assert.match(await page.locator('.hb-offline').innerText(), /kept and sent/);
+	await portal.stop();
+});
+
+test('200 % text at 320x568: the floating panel stays on screen above its button', async () => {
+	const portal = await startPortal();
+	const okPort = await freePort();
+	const ok = startBot(['serve', '--port', String(okPort), '--config',
+		writeConfig(dir, { widget: { allowed_origins: [`http://127.0.0.1:${portal.port}`] } }),
+		...DATA_ARGS], { name: 'page-floating-bot' });
+	await ok.ready;
+	await newPage({ width: 320, height: 568 }, 32);
+	await page.goto(`http://127.0.0.1:${portal.port}/?float=1&bot=${okPort}`);
+	await page.locator('.hb-launcher').click();
+	await page.waitForSelector('.hb-widget[data-state="online"]', { timeout: 20000 });
+	await ask(CHEST);
+	await ask(CRAMPS);
+	const g = await page.evaluate(() => {
+		const box = (e) => {
+			const r = e.getBoundingClientRect();
+			return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+		};
+		return { panel: box(document.querySelector('.hb-widget')),
+			launcher: box(document.querySelector('.hb-launcher')),
+			vh: window.innerHeight, vw: window.innerWidth };
+	});
+	await shot('page-320-200-floating');
+	inside(g.panel, viewport(g), 'panel on screen');
+	assert.ok(g.panel.bottom <= g.launcher.top, 'panel above its button ' +
+		JSON.stringify(g));
+	await page.locator('.hb-send').scrollIntoViewIfNeeded();
+	const send = await page.locator('.hb-send').boundingBox();
+	inside({ top: send.y, bottom: send.y + send.height, left: send.x,
+		right: send.x + send.width }, g.panel, 'send in panel');
+	await axe('floating panel, 320x568, 200 %');
+	assert.strictEqual((await ok.stop()).code, 0);
 	await portal.stop();
 });
 
