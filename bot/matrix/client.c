@@ -17,6 +17,8 @@
 #include "loop.h"
 #include "matrix.h"
 #include "metrics.h"
+#include "recent.h"
+#include "sendq.h"
 #include "store.h"
 #include "util.h"
 
@@ -337,7 +339,11 @@ static void destroy(void *data)
 		return;
 	lws_sul_cancel(&c->retry_sul);
 	hb_mx_http_cancel(c->req);
+	/* before the store (it may save) and the HTTP client (it cancels) */
+	hb_mx_sendq_destroy(c->sendq);
 	hb_mx_http_destroy(c->http);
+	hb_mx_recent_destroy(c->recent);
+	free(c->sync_since);
 	if (!c->synced)
 		c->app->starting--;
 	hb_mx_sync_clear_batch(c);
@@ -376,7 +382,12 @@ static void *create(struct hb_app *app, const cJSON *section,
 	c->convs = hb_conversations_create(MAX_CONVERSATIONS, CONVERSATION_AGE_S);
 	c->http = hb_mx_http_create(hb_loop_context(app->loop), &url,
 		c->cfg.ca_file, token);
-	if (!c->convs || !c->http)
+	c->sendq = hb_mx_sendq_create(c, (int)c->cfg.send_connections);
+	c->recent = hb_mx_recent_create();
+	if (hb_mx_store_since(c->store))
+		c->sync_since = strdup(hb_mx_store_since(c->store));
+	if (!c->convs || !c->http || !c->sendq || !c->recent ||
+			(hb_mx_store_since(c->store) && !c->sync_since))
 		goto fail;
 	memset(token, 0, strlen(token));
 	free(token);
@@ -417,23 +428,28 @@ static void drain(void *data)
 	struct hb_mx_client *c = data;
 	c->draining = true;
 	if (!c->batch_next) {
+		/* a long-poll, or a sync held for the queues: nothing taken */
+		c->sync_held = false;
 		hb_mx_http_cancel(c->req);
 		c->req = NULL;
 		lws_sul_cancel(&c->retry_sul);
 		c->retry_fn = NULL;
 	}
-	hb_log(HB_LOG_INFO, "matrix_drain", "tasks_left=%zu",
-		c->batch_next ? c->n_tasks - c->cur : 0);
+	hb_log(HB_LOG_INFO, "matrix_drain", "tasks_left=%zu replies_queued=%zu",
+		c->batch_next ? c->n_tasks - c->cur : 0,
+		hb_mx_sendq_pending(c->sendq));
 }
 
 static bool drained(void *data, bool timed_out)
 {
 	struct hb_mx_client *c = data;
-	bool done = c->fatal || !c->batch_next;
+	bool done = c->fatal || (!c->batch_next && hb_mx_sendq_idle(c->sendq));
 	if (timed_out && !done)
 		hb_log(HB_LOG_WARN, "matrix_drain_left", "tasks_left=%zu "
-			"note=\"answered ones are remembered; the rest are answered "
-			"after the restart\"", c->n_tasks - c->cur);
+			"replies_queued=%zu note=\"answered ones are remembered; the "
+			"rest are answered after the restart\"",
+			c->batch_next ? c->n_tasks - c->cur : 0,
+			hb_mx_sendq_pending(c->sendq));
 	return done;
 }
 

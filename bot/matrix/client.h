@@ -10,13 +10,18 @@
 
 /*
  * The Matrix client: one chain of requests at a time (start-up checks,
- * then sync → handle the batch → save → sync), each retried with backoff
- * until it succeeds, plus fire-and-forget typing notices and receipts.
- * client.c runs the chain and judges answers, sync.c turns a /sync answer
- * into tasks, task.c carries the tasks out.
+ * then sync → handle the batch → sync), each retried with backoff until
+ * it succeeds, plus fire-and-forget typing notices and receipts. Replies
+ * do not hold the chain up: handling a message composes its reply and
+ * queues it (sendq.c), and the queues send on several connections while
+ * the next sync runs; a batch's sync token is saved once all its replies
+ * are out. client.c runs the chain and judges answers, sync.c turns a
+ * /sync answer into tasks, task.c carries the tasks out.
  */
 struct hb_app;
 struct hb_conversations;
+struct hb_mx_recent;
+struct hb_mx_sendq;
 struct hb_mx_store;
 
 enum hb_mx_task_kind {
@@ -35,8 +40,13 @@ struct hb_mx_task {
 	char *sender;
 	char *thread_root;
 	char *text;
+	/* the event the reply refers to: event_id, or for an edit the
+	 * message edited (event_id, the edit, gives the transaction id) */
+	char *target;
 	bool mentioned;
 	bool prefixed;
+	bool to_bot;       /* a reply to one of the bot's own events */
+	bool reanswer;     /* an edit of a message the bot answered */
 	char *from, *to;   /* back-fill: the next page, and where to stop */
 };
 
@@ -52,6 +62,8 @@ struct hb_mx_client {
 	struct hb_mx_config cfg;
 	struct hb_mx_http *http;
 	struct hb_mx_store *store;
+	struct hb_mx_sendq *sendq;
+	struct hb_mx_recent *recent;
 	struct hb_conversations *convs;
 	char *display_name;
 	char *filter_id;
@@ -70,14 +82,15 @@ struct hb_mx_client {
 	void (*retry_fn)(struct hb_mx_client *c);
 	unsigned failures;  /* in a row, for the backoff */
 	unsigned sync_refusals; /* 4xx answers to /sync in a row */
+	/* the token of the last sync handled (replies may still be queued;
+	 * the store holds the last one whose replies are all out) */
+	char *sync_since;
+	bool sync_held; /* too many replies queued: no sync until they drain */
 
 	/* the batch being handled */
 	char *batch_next;
 	struct hb_mx_task *tasks;
 	size_t n_tasks, cap_tasks, cur;
-	char *send_body;    /* the reply being sent, kept for retries */
-	bool send_urgent;
-	long long task_started_us;
 	/* the back-fill under way: its answers, newest first, and counts */
 	struct hb_mx_task *fill;
 	size_t n_fill, cap_fill;
@@ -117,8 +130,16 @@ bool hb_mx_sync_backfill_page(struct hb_mx_client *c, const char *body,
 bool hb_mx_sync_backfill_insert(struct hb_mx_client *c);
 void hb_mx_sync_backfill_clear(struct hb_mx_client *c);
 
+/* Called by sendq.c when few enough replies are queued again. */
+void hb_mx_sync_resume(struct hb_mx_client *c);
+
 /* task.c */
 void hb_mx_task_run(struct hb_mx_client *c);
 void hb_mx_task_finish(struct hb_mx_task *t);
+/* "/_matrix/client/v3/rooms/ROOM/verb[/arg1[/arg2]]", each encoded; NULL
+ * on OOM. */
+char *hb_mx_room_path(const char *room_id, const char *verb,
+		const char *arg1, const char *arg2);
+void hb_mx_task_typing(struct hb_mx_client *c, const char *room_id, bool on);
 
 #endif

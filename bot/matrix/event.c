@@ -83,19 +83,118 @@ static const char *skip_reply_fallback(const char *body, bool is_reply)
 	return quoted ? p : body;
 }
 
-/* formatted_body without its <mx-reply> quote. */
+/* formatted_body without its <mx-reply> quotes. */
 static char *strip_mx_reply(const char *html)
 {
 	struct hb_buf out;
 	hb_buf_init(&out);
-	const char *start = strstr(html, "<mx-reply>");
-	const char *end = start ? strstr(start, "</mx-reply>") : NULL;
-	if (start && end) {
-		hb_buf_append(&out, html, (size_t)(start - html));
-		hb_buf_puts(&out, end + strlen("</mx-reply>"));
-	} else {
-		hb_buf_puts(&out, html);
+	const char *p = html;
+	const char *start;
+	while ((start = strstr(p, "<mx-reply>"))) {
+		const char *end = strstr(start, "</mx-reply>");
+		if (!end)
+			break;
+		hb_buf_append(&out, p, (size_t)(start - p));
+		p = end + strlen("</mx-reply>");
 	}
+	hb_buf_puts(&out, p);
+	return hb_buf_steal(&out);
+}
+
+static void put_utf8(struct hb_buf *out, unsigned long cp)
+{
+	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		hb_buf_putc(out, (char)cp);
+	} else if (cp < 0x800) {
+		hb_buf_putc(out, (char)(0xc0 | (cp >> 6)));
+		hb_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		hb_buf_putc(out, (char)(0xe0 | (cp >> 12)));
+		hb_buf_putc(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		hb_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		hb_buf_putc(out, (char)(0xf0 | (cp >> 18)));
+		hb_buf_putc(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		hb_buf_putc(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		hb_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* An entity at p ('&'): decoded into out, returns what follows it; an
+ * unknown one is kept as written. */
+static const char *entity(struct hb_buf *out, const char *p)
+{
+	static const struct { const char *name; const char *text; } named[] = {
+		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" },
+		{ "apos;", "'" }, { "nbsp;", " " },
+	};
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		size_t n = strlen(named[i].name);
+		if (strncmp(p + 1, named[i].name, n) == 0) {
+			hb_buf_puts(out, named[i].text);
+			return p + 1 + n;
+		}
+	}
+	if (p[1] == '#') {
+		bool hex = p[2] == 'x' || p[2] == 'X';
+		const char *d = p + (hex ? 3 : 2);
+		unsigned long cp = 0;
+		size_t digits = 0;
+		for (; digits < 8; d++, digits++) {
+			int v = *d >= '0' && *d <= '9' ? *d - '0' :
+				hex && *d >= 'a' && *d <= 'f' ? *d - 'a' + 10 :
+				hex && *d >= 'A' && *d <= 'F' ? *d - 'A' + 10 : -1;
+			if (v < 0)
+				break;
+			cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+		}
+		if (digits && *d == ';') {
+			put_utf8(out, cp);
+			return d + 1;
+		}
+	}
+	hb_buf_putc(out, '&');
+	return p + 1;
+}
+
+/* Tags after which the text continues on a new line. */
+static bool breaks_line(const char *tag)
+{
+	static const char *const tags[] = { "br", "/p", "p", "/div", "/li",
+		"/h1", "/h2", "/h3", "/h4", "/h5", "/h6", "/blockquote",
+		"/pre", "/tr", NULL };
+	for (size_t i = 0; tags[i]; i++) {
+		size_t n = strlen(tags[i]);
+		if (strncasecmp(tag, tags[i], n) == 0 && !is_alnum(tag[n]))
+			return true;
+	}
+	return false;
+}
+
+char *hb_mx_html_text(const char *html)
+{
+	char *own = strip_mx_reply(html);
+	struct hb_buf out;
+	if (!own)
+		return NULL;
+	hb_buf_init(&out);
+	for (const char *p = own; *p;) {
+		if (*p == '<') {
+			const char *end = strchr(p, '>');
+			if (!end)
+				break; /* a tag cut off: the rest is not text */
+			if (breaks_line(p + 1))
+				hb_buf_putc(&out, '\n');
+			p = end + 1;
+		} else if (*p == '&') {
+			p = entity(&out, p);
+		} else {
+			hb_buf_putc(&out, *p++);
+		}
+	}
+	free(own);
 	return hb_buf_steal(&out);
 }
 
@@ -181,6 +280,11 @@ static bool mentions_me(const cJSON *content, const char *body,
 	return false;
 }
 
+static bool blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
 enum hb_mx_verdict hb_mx_event_inspect(const cJSON *event,
 		const struct hb_mx_identity *me, struct hb_mx_message *out)
 {
@@ -200,24 +304,47 @@ enum hb_mx_verdict hb_mx_event_inspect(const cJSON *event,
 		return HB_MX_IGNORE_REDACTED;
 	const cJSON *rel = get(content, "m.relates_to");
 	const char *rel_type = get_string(rel, "rel_type");
-	if (get(content, "m.new_content") ||
-			(rel_type && strcmp(rel_type, "m.replace") == 0))
+	if (rel_type && strcmp(rel_type, "m.replace") == 0) {
+		/* an edit: what counts is the new content (the body beside it
+		 * is a "* " fallback); the relation it had stays the
+		 * original's, known only to the caller */
+		const cJSON *fresh = get(content, "m.new_content");
+		out->edit_of = get_string(rel, "event_id");
+		if (!cJSON_IsObject(fresh) || !out->edit_of)
+			return HB_MX_IGNORE_EDIT;
+		content = fresh;
+		rel = NULL;
+		rel_type = NULL;
+	} else if (get(content, "m.new_content")) {
 		return HB_MX_IGNORE_EDIT;
+	}
 	const char *msgtype = get_string(content, "msgtype");
 	if (msgtype && strcmp(msgtype, "m.notice") == 0)
 		return HB_MX_IGNORE_NOTICE;
 	if (!msgtype || strcmp(msgtype, "m.text") != 0)
 		return HB_MX_IGNORE_NOT_TEXT;
 	const char *body = get_string(content, "body");
-	if (!body || strlen(body) > MAX_BODY)
+	const char *html = get_string(content, "formatted_body");
+	if ((!body && !html) || (body && strlen(body) > MAX_BODY) ||
+			(html && strlen(html) > MAX_BODY))
 		return HB_MX_IGNORE_MALFORMED;
 	if (rel_type && strcmp(rel_type, "m.thread") == 0)
 		out->thread_root = get_string(rel, "event_id");
+	out->reply_to = get_string(get(rel, "m.in_reply_to"), "event_id");
 
-	bool is_reply = get(get(rel, "m.in_reply_to"), "event_id") != NULL;
-	const char *own = skip_reply_fallback(body, is_reply);
+	/* a client that sends only HTML (or an empty plain body beside it)
+	 * still asked something */
+	char *from_html = NULL;
+	if ((!body || blank(body)) && html) {
+		if (!(from_html = hb_mx_html_text(html)))
+			return HB_MX_IGNORE_MALFORMED;
+		body = from_html;
+	}
+	const char *own = from_html ? from_html :
+		skip_reply_fallback(body, out->reply_to != NULL);
 	out->mentioned = mentions_me(content, own, me);
 	char *text = strdup(own);
+	free(from_html);
 	if (!text)
 		return HB_MX_IGNORE_MALFORMED;
 	remove_word(text, me->user_id);

@@ -23,7 +23,7 @@ enum hb_mx_verdict {
 	HB_MX_IGNORE_OWN,
 	HB_MX_IGNORE_NOTICE,
 	HB_MX_IGNORE_NOT_TEXT,
-	HB_MX_IGNORE_EDIT,
+	HB_MX_IGNORE_EDIT,       /* an edit without a readable new content */
 	HB_MX_IGNORE_REDACTED,
 	HB_MX_IGNORE_MALFORMED,
 };
@@ -31,12 +31,21 @@ enum hb_mx_verdict {
 struct hb_mx_message {
 	const char *event_id;    /* borrowed from the event */
 	const char *sender;      /* borrowed */
-	const char *thread_root; /* borrowed; NULL outside threads */
+	const char *thread_root; /* borrowed; NULL outside threads (and for
+	                          * edits, whose relation is the edit) */
+	const char *reply_to;    /* borrowed: the event it replies to, or NULL */
+	const char *edit_of;     /* borrowed: for an edit (m.replace), the
+	                          * event edited; the text is the new one */
 	char *text;              /* owned: what the engine or a command reads */
 	bool mentioned;
 	bool prefixed;           /* text is then what followed the prefix */
 };
 
+/*
+ * Reads a timeline event. An edit is read through its m.new_content (a
+ * candidate with edit_of set: the caller decides what an edit deserves);
+ * an empty body is read from formatted_body as text.
+ */
 enum hb_mx_verdict hb_mx_event_inspect(const struct cJSON *event,
 		const struct hb_mx_identity *me, struct hb_mx_message *out);
 void hb_mx_message_finish(struct hb_mx_message *msg);
@@ -45,6 +54,11 @@ const char *hb_mx_verdict_str(enum hb_mx_verdict verdict);
 /* The bot's own membership turning into "join": events up to it in a
  * room's timeline are history from before the bot was there. */
 bool hb_mx_event_is_own_join(const struct cJSON *event, const char *user_id);
+
+/* HTML as plain text: tags dropped (<br>, </p>, </li>, </div> and </hN>
+ * become line breaks), the <mx-reply> quote dropped, entities decoded.
+ * Returns text to free, or NULL on OOM. */
+char *hb_mx_html_text(const char *html);
 
 /*
  * The content of a reply: m.notice, or m.text for an urgent reply so it

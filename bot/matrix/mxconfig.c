@@ -31,12 +31,15 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 	static const char *const keys[] = { "enabled", "homeserver", "user_id",
 		"access_token_file", "device_id", "allowed_inviters", "state_dir",
 		"command_prefix", "ca_file", "allow_plain_http", "decline_invites",
-		"typing_notifications", "read_receipts", "timeline_limit", NULL };
+		"typing_notifications", "read_receipts", "timeline_limit",
+		"send_connections", "escalate_unaddressed", NULL };
 	struct hb_mx_config c = {
 		.decline_invites = true,
 		.typing = true,
 		.read_receipts = true,
 		.timeline_limit = 50,
+		.send_connections = 4,
+		.escalate_unaddressed = true,
 	};
 	bool enabled = true;
 	*out = (struct hb_mx_config){0};
@@ -65,7 +68,11 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 			!hb_config_bool(section, SECTION, "read_receipts",
 				&c.read_receipts) ||
 			!hb_config_int(section, SECTION, "timeline_limit", 1, 500,
-				&c.timeline_limit))
+				&c.timeline_limit) ||
+			!hb_config_int(section, SECTION, "send_connections", 1, 32,
+				&c.send_connections) ||
+			!hb_config_bool(section, SECTION, "escalate_unaddressed",
+				&c.escalate_unaddressed))
 		goto fail;
 	if (!c.command_prefix && !(c.command_prefix = strdup("!health")))
 		goto fail;

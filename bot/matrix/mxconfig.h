@@ -23,6 +23,8 @@ struct hb_mx_config {
 	bool typing;
 	bool read_receipts;
 	long timeline_limit;
+	long send_connections;      /* replies sent at once, across rooms */
+	bool escalate_unaddressed;  /* answer emergencies nobody addressed */
 };
 
 /* Checks and copies the section; logs "config: matrix.KEY: problem". */

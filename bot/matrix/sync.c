@@ -16,6 +16,8 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "recent.h"
+#include "sendq.h"
 #include "store.h"
 #include "util.h"
 
@@ -27,6 +29,10 @@
 /* Events fetched at most per cut-short room timeline, so a bot that was
  * away for long does not page through all of a busy room's history. */
 #define MAX_BACKFILL_EVENTS 500
+/* Replies queued at most before the next sync waits for them to go out
+ * (a memory bound, and the answered-event memory must cover every
+ * message since the last saved token); syncing resumes at half. */
+#define MAX_QUEUED 256
 
 static const cJSON *get(const cJSON *obj, const char *key)
 {
@@ -53,8 +59,6 @@ void hb_mx_sync_clear_batch(struct hb_mx_client *c)
 	hb_mx_sync_backfill_clear(c);
 	free(c->batch_next);
 	c->batch_next = NULL;
-	free(c->send_body);
-	c->send_body = NULL;
 }
 
 /* Appends a task to a list (the batch's, or the back-fill's). */
@@ -123,6 +127,20 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 {
 	struct hb_mx_message msg;
 	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &c->me, &msg);
+	/* remembered so that a reply to the bot addresses it, and an edit
+	 * of another bot's notice is no question */
+	if (v == HB_MX_IGNORE_OWN || v == HB_MX_IGNORE_NOTICE)
+		hb_mx_recent_note(c->recent, room_id, msg.event_id,
+			v == HB_MX_IGNORE_OWN ? HB_MX_RECENT_OWN : HB_MX_RECENT_NOTICE,
+			NULL);
+	const char *edit_root = NULL;
+	unsigned edited = msg.edit_of ? hb_mx_recent_flags(c->recent, room_id,
+		msg.edit_of, &edit_root) : 0;
+	if (v == HB_MX_CANDIDATE &&
+			(edited & (HB_MX_RECENT_NOTICE | HB_MX_RECENT_OWN))) {
+		hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=edit-of-notice");
+		v = HB_MX_IGNORE_NOTICE;
+	}
 	if (v != HB_MX_CANDIDATE) {
 		if (v != HB_MX_IGNORE_NOT_MESSAGE)
 			hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=%s", hb_mx_verdict_str(v));
@@ -134,11 +152,17 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 	if (t) {
 		t->event_id = dup_or_null(msg.event_id, &oom);
 		t->sender = dup_or_null(msg.sender, &oom);
-		t->thread_root = dup_or_null(msg.thread_root, &oom);
+		/* an edit is answered where the message it edits was */
+		t->thread_root = dup_or_null(msg.edit_of ? edit_root :
+			msg.thread_root, &oom);
+		t->target = dup_or_null(msg.edit_of, &oom);
 		t->text = msg.text;
 		msg.text = NULL;
 		t->mentioned = msg.mentioned;
 		t->prefixed = msg.prefixed;
+		t->reanswer = (edited & HB_MX_RECENT_ANSWERED) != 0;
+		t->to_bot = msg.reply_to && (hb_mx_recent_flags(c->recent,
+			room_id, msg.reply_to, NULL) & HB_MX_RECENT_OWN);
 	}
 	hb_mx_message_finish(&msg);
 	return !oom;
@@ -195,7 +219,7 @@ static bool add_room(struct hb_mx_client *c, const char *room_id,
 	 * just joined: what came before the join is history). */
 	const cJSON *timeline = get(room, "timeline");
 	const cJSON *prev = get(timeline, "prev_batch");
-	const char *since = hb_mx_store_since(c->store);
+	const char *since = c->sync_since;
 	if (!after && since && cJSON_IsTrue(get(timeline, "limited")) &&
 			cJSON_IsString(prev) && prev->valuestring[0]) {
 		struct hb_mx_task *t = add_task(c, HB_MX_TASK_BACKFILL, room_id);
@@ -318,7 +342,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 	enum hb_mx_outcome o = hb_mx_client_judge(c, "sync", res, &delay);
 	if (o == HB_MX_FATAL)
 		return;
-	if (o == HB_MX_FAILED && hb_mx_store_since(c->store) &&
+	if (o == HB_MX_FAILED && c->sync_since &&
 			++c->sync_refusals >= MAX_REFUSALS) {
 		/* a token the server no longer knows (its database was
 		 * restored, say) is refused forever: start afresh, which
@@ -326,6 +350,8 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 		hb_log(HB_LOG_WARN, "matrix_sync", "warning=\"sync token refused, "
 			"starting as on first run\"");
 		c->sync_refusals = 0;
+		free(c->sync_since);
+		c->sync_since = NULL;
 		hb_mx_store_set_since(c->store, NULL);
 		hb_mx_store_save(c->store);
 	}
@@ -348,7 +374,7 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 			5 * 60 * 1000), hb_mx_sync_next);
 		return;
 	}
-	bool first = hb_mx_store_since(c->store) == NULL;
+	bool first = c->sync_since == NULL;
 	c->sync_refusals = 0;
 	hb_metrics_matrix_sync(c->app->metrics, true, (double)time(NULL));
 	if (!c->synced) {
@@ -375,18 +401,39 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 
 void hb_mx_sync_batch_done(struct hb_mx_client *c)
 {
-	if (c->batch_next && (!hb_mx_store_since(c->store) ||
-			strcmp(c->batch_next, hb_mx_store_since(c->store)) != 0)) {
-		if (hb_mx_store_set_since(c->store, c->batch_next))
-			hb_mx_store_save(c->store);
-	}
+	/* the replies may still be on their way: the token is saved once
+	 * they are out (sendq.c), the next sync starts now */
+	char *token = c->batch_next;
+	c->batch_next = NULL;
 	hb_mx_sync_clear_batch(c);
+	if (!token || !hb_mx_sendq_close_batch(c->sendq, token)) {
+		free(token);
+		hb_mx_client_fatal(c, "out of memory");
+		return;
+	}
+	free(c->sync_since);
+	c->sync_since = token;
+	if (hb_mx_sendq_pending(c->sendq) > MAX_QUEUED) {
+		hb_log(HB_LOG_INFO, "matrix_sync_held", "queued=%zu",
+			hb_mx_sendq_pending(c->sendq));
+		c->sync_held = true;
+		return;
+	}
+	hb_mx_sync_next(c);
+}
+
+void hb_mx_sync_resume(struct hb_mx_client *c)
+{
+	if (!c->sync_held || hb_mx_sendq_pending(c->sendq) > MAX_QUEUED / 2 ||
+			c->fatal)
+		return;
+	c->sync_held = false;
 	hb_mx_sync_next(c);
 }
 
 void hb_mx_sync_next(struct hb_mx_client *c)
 {
-	const char *since = hb_mx_store_since(c->store);
+	const char *since = c->sync_since;
 	/* draining: the batch is done and its token saved; no new work */
 	if (c->draining)
 		return;

@@ -1,16 +1,16 @@
 /*
  * Carrying out a batch's tasks, one at a time: joining or declining
- * invites, and answering messages.
+ * invites, and answering messages (the reply is composed here and queued
+ * for sending, sendq.c).
  *
  * Exactly once: a reply is sent with a transaction id derived from the
  * event it answers, so sending it again after a crash (the batch is
  * replayed because its sync token was not saved yet) gives the server's
  * copy back instead of a second message; and an answered event is
- * remembered durably before the next one is handled, so a replay skips
- * it without asking the server at all.
+ * remembered durably once its reply is out, so a replay skips it without
+ * asking the server at all.
  */
 #include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,8 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
-#include "metrics.h"
+#include "recent.h"
+#include "sendq.h"
 #include "store.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ void hb_mx_task_finish(struct hb_mx_task *t)
 	free(t->sender);
 	free(t->thread_root);
 	free(t->text);
+	free(t->target);
 	free(t->from);
 	free(t->to);
 	*t = (struct hb_mx_task){0};
@@ -40,14 +42,11 @@ void hb_mx_task_finish(struct hb_mx_task *t)
 
 static void next_task(struct hb_mx_client *c)
 {
-	free(c->send_body);
-	c->send_body = NULL;
 	c->cur++;
 	hb_mx_task_run(c);
 }
 
-/* "/_matrix/client/v3/rooms/ROOM" + tail pieces, each encoded */
-static char *room_path(const char *room_id, const char *verb,
+char *hb_mx_room_path(const char *room_id, const char *verb,
 		const char *arg1, const char *arg2)
 {
 	struct hb_buf p;
@@ -97,7 +96,7 @@ static void membership(struct hb_mx_client *c, const struct hb_mx_task *t)
 		hb_mx_urlencode(&p, t->room_id);
 		path = hb_buf_steal(&p);
 	} else {
-		path = room_path(t->room_id, "leave", NULL, NULL);
+		path = hb_mx_room_path(t->room_id, "leave", NULL, NULL);
 	}
 	if (!path) {
 		hb_mx_client_fatal(c, "out of memory");
@@ -194,12 +193,11 @@ static void on_members(void *data, const struct hb_mx_response *res)
 	hb_mx_task_run(c);
 }
 
-static void fire_typing(struct hb_mx_client *c, const struct hb_mx_task *t,
-		bool on)
+void hb_mx_task_typing(struct hb_mx_client *c, const char *room_id, bool on)
 {
 	if (!c->cfg.typing)
 		return;
-	char *path = room_path(t->room_id, "typing", c->cfg.user_id, NULL);
+	char *path = hb_mx_room_path(room_id, "typing", c->cfg.user_id, NULL);
 	if (path)
 		hb_mx_client_fire(c, "typing", "PUT", path, on ?
 			"{\"typing\":true,\"timeout\":30000}" : "{\"typing\":false}");
@@ -210,7 +208,7 @@ static void fire_receipt(struct hb_mx_client *c, const struct hb_mx_task *t)
 {
 	if (!c->cfg.read_receipts)
 		return;
-	char *path = room_path(t->room_id, "receipt", "m.read", t->event_id);
+	char *path = hb_mx_room_path(t->room_id, "receipt", "m.read", t->event_id);
 	if (path)
 		hb_mx_client_fire(c, "receipt", "POST", path, "{}");
 	free(path);
@@ -243,13 +241,16 @@ static void deliver(void *data, const struct hb_reply *r)
 	const struct hb_mx_task *t = k->t;
 	k->urgent = r->kind == HB_REPLY_ESCALATION;
 	k->body = r->text ? hb_mx_event_reply_json(r->text, r->html, k->urgent,
-		t->event_id, t->thread_root, t->sender) : NULL;
+		t->target ? t->target : t->event_id, t->thread_root, t->sender) :
+		NULL;
 	/* the room's kind, not its id; the conversation as a salted hash of
 	 * a hash */
 	snprintf(k->fields, sizeof(k->fields), "command=%s room=%s thread=%s "
-		"via=%s", k->command ? k->command : "-", k->dm ? "direct" : "group",
-		t->thread_root ? "yes" : "no",
-		t->prefixed ? "prefix" : t->mentioned ? "mention" : "direct");
+		"via=%s edit=%s", k->command ? k->command : "-",
+		k->dm ? "direct" : "group", t->thread_root ? "yes" : "no",
+		t->prefixed ? "prefix" : t->mentioned ? "mention" :
+		t->to_bot ? "reply" : t->reanswer ? "edit" : k->dm ? "direct" :
+		"emergency", t->target ? "yes" : "no");
 }
 
 /* The reply's content, or NULL when there is nothing to send. */
@@ -279,70 +280,33 @@ static char *compose(struct hb_mx_client *c, const struct hb_mx_task *t,
 	return k.body;
 }
 
-static void on_sent(void *data, const struct hb_mx_response *res)
+/* A message in a group room that does not address the bot: answered
+ * only when it is an emergency and escalate_unaddressed is on. The screen
+ * is stateless, so people talking among themselves leave no context. */
+static bool unaddressed_emergency(struct hb_mx_client *c,
+		const struct hb_mx_task *t)
 {
-	struct hb_mx_client *c = data;
-	const struct hb_mx_task *t = &c->tasks[c->cur];
-	long delay;
-	c->req = NULL;
-	enum hb_mx_outcome o = hb_mx_client_judge(c, "send", res, &delay);
-	if (o == HB_MX_RETRY) {
-		/* same body, same transaction id */
-		hb_mx_client_later(c, delay, hb_mx_task_run);
-		return;
-	}
-	if (o == HB_MX_FATAL)
-		return;
-	if (o == HB_MX_OK && c->test_kill_after_send > 0 &&
-			--c->test_kill_after_send == 0) {
-		/* fault injection: die at the worst moment, the reply out
-		 * and nothing saved, as a power cut could */
-		hb_log(HB_LOG_WARN, "matrix_test_kill", "after=send");
-		raise(SIGKILL);
-	}
-	/* a refusal (no permission to post, room gone) would be refused
-	 * again on replay: count it as handled too */
-	hb_mx_store_mark_handled(c->store, t->event_id);
-	hb_mx_store_save(c->store);
-	fire_typing(c, t, false);
-	long long total_us = hb_loop_now_us() - c->task_started_us;
-	if (o == HB_MX_OK)
-		hb_metrics_latency(c->app->metrics, "matrix", (double)total_us / 1e6);
-	hb_log(HB_LOG_INFO, "matrix_sent", "ok=%s urgent=%s ms=%lld total_ms=%lld",
-		o == HB_MX_OK ? "yes" : "no", c->send_urgent ? "yes" : "no",
-		res->elapsed_ms, total_us / 1000);
-	next_task(c);
-}
-
-static void send_reply(struct hb_mx_client *c, const struct hb_mx_task *t)
-{
-	char txn[HB_MX_HASH_HEX + 3];
-	char hash[HB_MX_HASH_HEX];
-	hb_mx_hash(hash, "reply", t->event_id, NULL);
-	snprintf(txn, sizeof(txn), "hb%s", hash);
-	char *path = room_path(t->room_id, "send", "m.room.message", txn);
-	if (!path) {
-		hb_mx_client_fatal(c, "out of memory");
-		return;
-	}
-	hb_mx_client_call(c, "send", "PUT", path, c->send_body, 0, on_sent);
-	free(path);
+	struct hb_reply r;
+	if (!c->cfg.escalate_unaddressed || !c->app->engine)
+		return false;
+	if (!hb_engine_reply(c->app->engine, NULL, NULL, t->text, strlen(t->text),
+			(int64_t)(hb_loop_now_us() / 1000000), &r))
+		return false;
+	bool urgent = r.kind == HB_REPLY_ESCALATION;
+	hb_reply_finish(&r);
+	return urgent;
 }
 
 /* Returns true when a request is under way for the task. */
 static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 {
-	if (c->send_body) {
-		send_reply(c, t);
-		return true;
-	}
 	if (hb_mx_store_handled(c->store, t->event_id)) {
 		hb_log(HB_LOG_INFO, "matrix_skip", "reason=already-answered");
 		return false;
 	}
 	int members = hb_mx_store_members(c->store, t->room_id);
 	if (members < 0) {
-		char *path = room_path(t->room_id, "joined_members", NULL, NULL);
+		char *path = hb_mx_room_path(t->room_id, "joined_members", NULL, NULL);
 		if (!path) {
 			hb_mx_client_fatal(c, "out of memory");
 			return true;
@@ -352,20 +316,36 @@ static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 		return true;
 	}
 	bool dm = members <= 2;
-	if (!dm && !t->mentioned && !t->prefixed) {
+	if (!dm && !t->mentioned && !t->prefixed && !t->to_bot && !t->reanswer &&
+			!unaddressed_emergency(c, t)) {
 		hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=not-addressed");
 		return false;
 	}
-	c->task_started_us = hb_loop_now_us();
+	long long started = hb_loop_now_us();
 	fire_receipt(c, t);
-	fire_typing(c, t, true);
-	c->send_body = compose(c, t, dm, &c->send_urgent);
-	if (!c->send_body) {
-		fire_typing(c, t, false);
+	hb_mx_task_typing(c, t->room_id, true);
+	bool urgent = false;
+	char *body = compose(c, t, dm, &urgent);
+	if (!body) {
+		hb_mx_task_typing(c, t->room_id, false);
 		return false;
 	}
-	send_reply(c, t);
-	return true;
+	/* an edit of this message gets a new answer, in the same thread */
+	hb_mx_recent_note(c->recent, t->room_id, t->target ? t->target :
+		t->event_id, HB_MX_RECENT_ANSWERED, t->thread_root);
+	bool ok = hb_mx_sendq_push(c->sendq, &(struct hb_mx_reply){
+		.room_id = t->room_id,
+		.event_id = t->event_id,
+		.body = body,
+		.urgent = urgent,
+		.started_us = started,
+	});
+	free(body);
+	if (!ok) {
+		hb_mx_client_fatal(c, "out of memory");
+		return true;
+	}
+	return false;
 }
 
 void hb_mx_task_run(struct hb_mx_client *c)
@@ -382,8 +362,6 @@ void hb_mx_task_run(struct hb_mx_client *c)
 		}
 		if (answer(c, t))
 			return;
-		free(c->send_body);
-		c->send_body = NULL;
 		c->cur++;
 	}
 	if (!c->fatal)

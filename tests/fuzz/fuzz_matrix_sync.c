@@ -23,6 +23,7 @@
 #include "fuzz_util.h"
 #include "healthbot.h"
 #include "log.h"
+#include "sendq.h"
 #include "store.h"
 #include "util.h"
 
@@ -184,5 +185,18 @@ void hb_mx_task_finish(struct hb_mx_task *t)
 	free(t->sender);
 	free(t->thread_root);
 	free(t->text);
+	free(t->target);
 	*t = (struct hb_mx_task){0};
+}
+
+/* ---- stubs for sendq.c: no replies are sent ---------------------------- */
+
+bool hb_mx_sendq_close_batch(struct hb_mx_sendq *q, const char *next_batch)
+{
+	return true;
+}
+
+size_t hb_mx_sendq_pending(const struct hb_mx_sendq *q)
+{
+	return 0;
 }

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "healthbot.h"
 #include "mxconfig.h"
+#include "recent.h"
 #include "store.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ static enum hb_mx_verdict inspect(const char *msgtype, const char *body,
 	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &me, msg);
 	/* borrowed strings die with the event: keep only the owned text */
 	msg->event_id = msg->sender = msg->thread_root = NULL;
+	msg->reply_to = msg->edit_of = NULL;
 	cJSON_Delete(ev);
 	return v;
 }
@@ -56,8 +58,14 @@ static void test_verdicts(void **state)
 	hb_mx_message_finish(&m);
 	assert_int_equal(inspect("m.image", "x.png", NULL, &m), HB_MX_IGNORE_NOT_TEXT);
 	hb_mx_message_finish(&m);
+	/* an edit is read through its new content (test_edits) */
 	assert_int_equal(inspect("m.text", "* fixed", "\"m.new_content\":{\"msgtype\":"
 		"\"m.text\",\"body\":\"fixed\"},\"m.relates_to\":{\"rel_type\":"
+		"\"m.replace\",\"event_id\":\"$e0\"}", &m), HB_MX_CANDIDATE);
+	assert_string_equal(m.text, "fixed");
+	hb_mx_message_finish(&m);
+	/* ... and without one it is nothing to read */
+	assert_int_equal(inspect("m.text", "* fixed", "\"m.relates_to\":{\"rel_type\":"
 		"\"m.replace\",\"event_id\":\"$e0\"}", &m), HB_MX_IGNORE_EDIT);
 	hb_mx_message_finish(&m);
 	assert_int_equal(inspect("m.text", "hello", NULL, &m), HB_MX_CANDIDATE);
@@ -133,6 +141,129 @@ static void test_mentions_and_prefix(void **state)
 	inspect("m.text", "!healthy food", NULL, &m);
 	assert_false(m.prefixed);
 	hb_mx_message_finish(&m);
+}
+
+/* Edits carry what they edit; replies what they reply to. */
+static void test_edits(void **state)
+{
+	struct hb_mx_message m;
+	cJSON *ev = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$e2\","
+		"\"sender\":\"@alice:example.org\",\"content\":{\"msgtype\":\"m.text\","
+		"\"body\":\"* what causes cramps?\",\"m.new_content\":{\"msgtype\":"
+		"\"m.text\",\"body\":\"Health Bot: what causes cramps?\"},"
+		"\"m.relates_to\":{\"rel_type\":\"m.replace\",\"event_id\":\"$e1\"}}}");
+	assert_int_equal(hb_mx_event_inspect(ev, &me, &m), HB_MX_CANDIDATE);
+	assert_string_equal(m.edit_of, "$e1");
+	assert_string_equal(m.event_id, "$e2");
+	assert_null(m.thread_root);
+	assert_null(m.reply_to);
+	assert_true(m.mentioned); /* read from the new content */
+	assert_string_equal(m.text, "what causes cramps?");
+	hb_mx_message_finish(&m);
+	cJSON_Delete(ev);
+
+	/* an edit turning a message into a notice is a notice */
+	ev = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$e3\","
+		"\"sender\":\"@alice:example.org\",\"content\":{\"msgtype\":\"m.text\","
+		"\"body\":\"* x\",\"m.new_content\":{\"msgtype\":\"m.notice\","
+		"\"body\":\"x\"},\"m.relates_to\":{\"rel_type\":\"m.replace\","
+		"\"event_id\":\"$e1\"}}}");
+	assert_int_equal(hb_mx_event_inspect(ev, &me, &m), HB_MX_IGNORE_NOTICE);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(ev);
+
+	ev = message("m.text", "and at night?",
+		"\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$bot1\"}}");
+	assert_int_equal(hb_mx_event_inspect(ev, &me, &m), HB_MX_CANDIDATE);
+	assert_string_equal(m.reply_to, "$bot1");
+	assert_null(m.edit_of);
+	assert_false(m.mentioned);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(ev);
+}
+
+/* An empty body is read from the HTML, as text. */
+static void test_formatted_body(void **state)
+{
+	struct hb_mx_message m;
+	assert_int_equal(inspect("m.text", "", "\"format\":\"org.matrix.custom.html\","
+		"\"formatted_body\":\"<mx-reply><blockquote>Source: quoted</blockquote>"
+		"</mx-reply><p>what causes <b>night</b> leg cramps &amp; spasms?</p>\"",
+		&m), HB_MX_CANDIDATE);
+	assert_string_equal(m.text, "what causes night leg cramps & spasms?");
+	hb_mx_message_finish(&m);
+	/* a pill naming the bot addresses it and is removed like a name */
+	assert_int_equal(inspect("m.text", " ", "\"formatted_body\":\"<a href="
+		"\\\"https://matrix.to/#/@healthbot:example.org\\\">Health Bot</a>: "
+		"I can&#39;t breathe\"", &m), HB_MX_CANDIDATE);
+	assert_true(m.mentioned);
+	assert_string_equal(m.text, "I can't breathe");
+	hb_mx_message_finish(&m);
+	/* a body is still preferred to the HTML */
+	inspect("m.text", "plain", "\"formatted_body\":\"<p>html</p>\"", &m);
+	assert_string_equal(m.text, "plain");
+	hb_mx_message_finish(&m);
+	/* neither: nothing to read */
+	cJSON *ev = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$e\","
+		"\"sender\":\"@a:b\",\"content\":{\"msgtype\":\"m.text\"}}");
+	assert_int_equal(hb_mx_event_inspect(ev, &me, &m), HB_MX_IGNORE_MALFORMED);
+	hb_mx_message_finish(&m);
+	cJSON_Delete(ev);
+
+	static const struct { const char *html, *text; } cases[] = {
+		{ "a<br>b<br/>c", "a\nb\nc" },
+		{ "<p>one</p><p>two</p>", "\none\n\ntwo\n" },
+		{ "caf&#233; &#x1F600; &lt;3 &quot;x&quot; &nbsp;", "caf\xc3\xa9 \xf0\x9f\x98\x80 <3 \"x\"  " },
+		{ "&bogus; &#; &#0; &", "&bogus; &#; \xef\xbf\xbd &" },
+		{ "<mx-reply>q1</mx-reply>x<mx-reply>q2</mx-reply>y", "xy" },
+		{ "cut <b", "cut " },
+		/* an unclosed quote is not a quote: its text stays */
+		{ "<mx-reply>never closed", "never closed" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = hb_mx_html_text(cases[i].html);
+		assert_non_null(t);
+		assert_string_equal(t, cases[i].text);
+		free(t);
+	}
+}
+
+static void test_recent(void **state)
+{
+	struct hb_mx_recent *r = hb_mx_recent_create();
+	const char *root;
+	assert_non_null(r);
+	assert_int_equal(hb_mx_recent_flags(r, "!a", "$1", &root), 0);
+	hb_mx_recent_note(r, "!a", "$1", HB_MX_RECENT_OWN, NULL);
+	hb_mx_recent_note(r, "!a", "$2", HB_MX_RECENT_ANSWERED, "$root");
+	hb_mx_recent_note(r, "!a", "$2", HB_MX_RECENT_NOTICE, NULL);
+	assert_int_equal(hb_mx_recent_flags(r, "!a", "$1", NULL), HB_MX_RECENT_OWN);
+	assert_int_equal(hb_mx_recent_flags(r, "!a", "$2", &root),
+		HB_MX_RECENT_ANSWERED | HB_MX_RECENT_NOTICE);
+	assert_string_equal(root, "$root");
+	/* per room */
+	assert_int_equal(hb_mx_recent_flags(r, "!b", "$1", NULL), 0);
+	/* bounded: a busy room forgets its oldest events, not other rooms' */
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "$b%d", i);
+		hb_mx_recent_note(r, "!b", id, HB_MX_RECENT_OWN, "$t");
+	}
+	assert_int_equal(hb_mx_recent_flags(r, "!b", "$b0", NULL), 0);
+	assert_int_equal(hb_mx_recent_flags(r, "!b", "$b199", NULL), HB_MX_RECENT_OWN);
+	assert_int_equal(hb_mx_recent_flags(r, "!a", "$1", NULL), HB_MX_RECENT_OWN);
+	/* many rooms: the one quiet for longest goes */
+	for (int i = 0; i < 2000; i++) {
+		char room[16];
+		snprintf(room, sizeof(room), "!r%d", i);
+		hb_mx_recent_note(r, room, "$x", HB_MX_RECENT_OWN, NULL);
+	}
+	assert_int_equal(hb_mx_recent_flags(r, "!a", "$1", NULL), 0);
+	assert_int_equal(hb_mx_recent_flags(r, "!r1999", "$x", NULL), HB_MX_RECENT_OWN);
+	hb_mx_recent_note(NULL, "!a", "$1", HB_MX_RECENT_OWN, NULL);
+	assert_int_equal(hb_mx_recent_flags(NULL, "!a", "$1", NULL), 0);
+	hb_mx_recent_destroy(r);
+	hb_mx_recent_destroy(NULL);
 }
 
 static void test_reply_fallback(void **state)
@@ -347,6 +478,8 @@ static void test_config(void **state)
 	assert_true(hb_mx_config_parse(ok, &c));
 	assert_string_equal(c.command_prefix, "!health");
 	assert_true(c.decline_invites);
+	assert_int_equal(c.send_connections, 4);
+	assert_true(c.escalate_unaddressed);
 	assert_true(hb_mx_config_inviter_allowed(&c, "@alice:example.org"));
 	assert_true(hb_mx_config_inviter_allowed(&c, "@nurse:staff.example.org"));
 	assert_false(hb_mx_config_inviter_allowed(&c, "@bob:example.org"));
@@ -362,6 +495,9 @@ static void test_config(void **state)
 		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"allowed_inviters\":[\"*\"]}",
 		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"command_prefix\":\"! h\"}",
 		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"surprise\":1}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"send_connections\":0}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"send_connections\":33}",
+		"{\"homeserver\":\"https://m\",\"user_id\":\"@b:m\",\"access_token_file\":\"/t\",\"state_dir\":\"/s\",\"escalate_unaddressed\":\"yes\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cJSON *j = cJSON_Parse(bad[i]);
@@ -477,6 +613,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_mentions_and_prefix),
+		cmocka_unit_test(test_edits),
+		cmocka_unit_test(test_formatted_body),
+		cmocka_unit_test(test_recent),
 		cmocka_unit_test(test_reply_fallback),
 		cmocka_unit_test(test_thread_root),
 		cmocka_unit_test(test_own_join),
