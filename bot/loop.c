@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 
 #define DRAIN_POLL_US (20 * LWS_US_PER_MS)
 #define TICK_US (10 * LWS_US_PER_MS)
+/* open files the process asks for: each lws table costs 8 bytes a file */
+#define WANT_FDS 65536
 #define MAX_SIGNALS 3
 /* libwebsockets loads its libev support from here at context creation
  * (Debian: the libwebsockets-evlib-ev package) */
@@ -98,6 +101,27 @@ static void lws_logger(int level, const char *line)
 		"msg=%s", hb_log_quote(buf, q, sizeof(q)));
 }
 
+/*
+ * lws sizes its connection tables by the soft limit on open files at
+ * context creation and accepts no more: systemd's default (1024) would
+ * cap the widget near 1,000 connections whatever its max_connections. The
+ * hard limit (systemd: 524288) is ours to take.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= WANT_FDS)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WANT_FDS ?
+		WANT_FDS : rl.rlim_max;
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		hb_log(HB_LOG_WARN, "loop", "error=\"cannot raise the open file "
+			"limit\" want=%llu", (unsigned long long)want);
+}
+
 struct hb_loop *hb_loop_create(void)
 {
 	struct lws_context_creation_info info;
@@ -120,6 +144,7 @@ struct hb_loop *hb_loop_create(void)
 			EVLIB_EV);
 		goto fail;
 	}
+	raise_fd_limit();
 	lws_set_log_level(LLL_ERR | (hb_log_enabled(HB_LOG_DEBUG) ?
 		LLL_WARN | LLL_NOTICE : 0), lws_logger);
 	memset(&info, 0, sizeof(info));
