@@ -42,7 +42,8 @@ static bool conf_parse(const cJSON *s, struct hb_widget_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->port = 8080;
 	conf->same_origin = true;
-	conf->max_connections = 1000;
+	/* 5,000: p99 under 2 ms and 42 MB RSS on the epoll loop (BENCHMARKS.md) */
+	conf->max_connections = 5000;
 	conf->max_message_bytes = 4096;
 	conf->idle_timeout = 900;
 	conf->rate_burst = 10;
@@ -317,7 +318,9 @@ static const struct lws_protocols protocols[] = {
 		.name = "healthbot-chat",
 		.callback = callback,
 		.per_session_data_size = sizeof(struct hb_widget_conn),
-		.rx_buffer_size = 4096,
+		/* lws allocates this for every open websocket; a longer message
+		 * arrives in several callbacks and chat.c joins them */
+		.rx_buffer_size = 1024,
 	},
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
