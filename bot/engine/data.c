@@ -11,8 +11,8 @@
 #include "data.h"
 #include "lang.h"
 #include "library.h"
-#include "subject.h"
 #include "negation.h"
+#include "subject.h"
 #include "text.h"
 #include "typo.h"
 #include "util.h"
@@ -71,14 +71,14 @@ static bool load_file(struct hb_loader *ld)
 		} else if (strcmp(it->string, "terms") == 0 ||
 				strcmp(it->string, "lang") == 0) {
 			continue; /* read by the first pass and file_lang() */
+		} else if (strcmp(it->string, "subjects") == 0) {
+			done = hb_subjects_load(ld, it);
 		} else if (strcmp(it->string, "negation") == 0) {
 			done = hb_negation_load(ld, it);
 		} else if (strcmp(it->string, "languages") == 0) {
 			done = hb_lang_load(ld, it);
 		} else if (strcmp(it->string, "typos") == 0) {
 			done = hb_typo_load(ld, it);
-		} else if (strcmp(it->string, "subjects") == 0) {
-			done = hb_subjects_load(ld, it);
 		} else if (!is_list) {
 			hb_error_set(ld->err, ld->file, it->string, 0, 0,
 				strcmp(it->string, "intents") && strcmp(it->string, "redflags") &&
@@ -337,11 +337,11 @@ void hb_data_finish(struct hb_engine *e)
 	}
 	free(e->lexicon);
 	hb_prefilter_destroy(e->prefilter);
+	hb_terms_destroy(e->terms);
+	hb_subjects_destroy(e->subjects);
 	hb_negation_destroy(e->negation);
 	hb_lang_destroy(e->langs);
 	hb_typo_destroy(e->typo);
-	hb_terms_destroy(e->terms);
-	hb_subjects_destroy(e->subjects);
 	pcre2_match_context_free(e->match_ctx);
 	hb_strset_finish(&e->vocabulary);
 	for (size_t k = 0; k < HB_WORD_COUNT; k++)

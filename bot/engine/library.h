@@ -12,7 +12,6 @@
 #include "terms.h"
 
 struct hb_subjects;
-
 struct hb_negation;
 struct hb_langs;
 struct hb_typo;
@@ -188,6 +187,7 @@ enum hb_wording {
 	 * hb_engine_wording() (the Matrix staff commands) */
 	HB_WORD_COMMAND_HELP,
 	HB_WORD_COMMAND_TOPICS,
+	HB_WORD_MATRIX_ENCRYPTED,
 	HB_WORD_COUNT,
 	HB_WORD_OPTIONAL = HB_WORD_COMMAND_HELP,
 };

@@ -214,9 +214,11 @@ static void filter(struct hb_mx_client *c)
 		"{\"presence\":{\"not_types\":[\"*\"]},"
 		"\"account_data\":{\"not_types\":[\"*\"]},"
 		"\"room\":{\"timeline\":{\"limit\":%ld,"
-		"\"types\":[\"m.room.message\",\"m.room.member\"],"
+		"\"types\":[\"m.room.message\",\"m.room.member\","
+		"\"m.room.encrypted\",\"m.room.encryption\"],"
 		"\"not_types\":[\"org.healthbot.filter.%s\"]},"
-		"\"state\":{\"lazy_load_members\":true,\"types\":[\"m.room.member\"]},"
+		"\"state\":{\"lazy_load_members\":true,"
+		"\"types\":[\"m.room.member\",\"m.room.encryption\"]},"
 		"\"ephemeral\":{\"not_types\":[\"*\"]},"
 		"\"account_data\":{\"not_types\":[\"*\"]}}}",
 		c->cfg.timeline_limit, nonce);

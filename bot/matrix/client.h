@@ -31,6 +31,8 @@ enum hb_mx_task_kind {
 	/* a sync timeline that was cut short ("limited"): fetch the events
 	 * between the previous sync and the ones it holds */
 	HB_MX_TASK_BACKFILL,
+	/* an encrypted room the bot cannot read: tell it once (crypto.c) */
+	HB_MX_TASK_E2E_NOTICE,
 };
 
 struct hb_mx_task {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crypto.h"
+#include "log.h"
 #include "mxconfig.h"
 #include "util.h"
 
@@ -32,7 +34,8 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 		"access_token_file", "device_id", "allowed_inviters", "state_dir",
 		"command_prefix", "ca_file", "allow_plain_http", "decline_invites",
 		"typing_notifications", "read_receipts", "timeline_limit",
-		"send_connections", "escalate_unaddressed", NULL };
+		"send_connections", "escalate_unaddressed",
+		"encryption", "encryption_key_file", NULL };
 	struct hb_mx_config c = {
 		.decline_invites = true,
 		.typing = true,
@@ -72,7 +75,10 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 			!hb_config_int(section, SECTION, "send_connections", 1, 32,
 				&c.send_connections) ||
 			!hb_config_bool(section, SECTION, "escalate_unaddressed",
-				&c.escalate_unaddressed))
+				&c.escalate_unaddressed) ||
+			!hb_config_bool(section, SECTION, "encryption", &c.encryption) ||
+			!hb_config_string(section, SECTION, "encryption_key_file", false,
+				&c.encryption_key_file))
 		goto fail;
 	if (!c.command_prefix && !(c.command_prefix = strdup("!health")))
 		goto fail;
@@ -103,6 +109,22 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 	}
 	if (!check_inviters(&c))
 		goto fail;
+	/* the key itself is read at start-up (crypto.c); only its place is
+	 * config, so it never shows in argv, the environment or a log */
+	if (c.encryption && !c.encryption_key_file) {
+		hb_config_error(SECTION, "encryption_key_file", "is required when "
+			"\"encryption\" is true: a file holding the key the "
+			"encryption keys are stored with");
+		goto fail;
+	}
+	if (c.encryption_key_file && access(c.encryption_key_file, R_OK) != 0) {
+		hb_config_error(SECTION, "encryption_key_file", "cannot be read");
+		goto fail;
+	}
+	if (c.encryption && !hb_mx_crypto_available())
+		hb_log(HB_LOG_WARN, "matrix_e2e", "warning=\"encryption is not "
+			"available in this build: encrypted rooms are told once that "
+			"the bot cannot read them\"");
 	*out = c;
 	return true;
 fail:
@@ -121,6 +143,7 @@ void hb_mx_config_finish(struct hb_mx_config *c)
 	free(c->state_dir);
 	free(c->command_prefix);
 	free(c->ca_file);
+	free(c->encryption_key_file);
 	hb_config_free_strings(c->allowed_inviters, c->n_allowed_inviters);
 	*c = (struct hb_mx_config){0};
 }

@@ -25,6 +25,10 @@ struct hb_mx_config {
 	long timeline_limit;
 	long send_connections;      /* replies sent at once, across rooms */
 	bool escalate_unaddressed;  /* answer emergencies nobody addressed */
+	/* end-to-end encryption (bot/matrix/crypto.c); the key file holds
+	 * the key the Olm/Megolm state is pickled with */
+	bool encryption;
+	char *encryption_key_file;
 };
 
 /* Checks and copies the section; logs "config: matrix.KEY: problem". */

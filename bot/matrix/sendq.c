@@ -43,6 +43,7 @@ struct room {
 	struct item *flight;    /* being sent */
 	struct hb_mx_request *req;
 	long long not_before_us; /* backoff after a network or server error */
+	bool typing;            /* "typing" shown while replies wait */
 };
 
 struct hb_mx_sendq {
@@ -237,6 +238,13 @@ bool hb_mx_sendq_push(struct hb_mx_sendq *q, const struct hb_mx_reply *rep)
 	q->pending++;
 	enqueue(r, it, false);
 	pump(q);
+	/* a reply that has to wait shows "typing" in its room until the
+	 * room's queue is empty; one sent at once needs none (two requests
+	 * less per reply for the homeserver) */
+	if (r->head && !r->typing && !q->c->fatal) {
+		r->typing = true;
+		hb_mx_task_typing(q->c, r->room_id, true);
+	}
 	return true;
 }
 
@@ -255,6 +263,8 @@ static void drop_room_if_empty(struct hb_mx_sendq *q, struct room *r)
 {
 	if (r->head || r->flight)
 		return;
+	if (r->typing)
+		hb_mx_task_typing(q->c, r->room_id, false);
 	for (struct room **p = &q->rooms; *p; p = &(*p)->next) {
 		if (*p == r) {
 			*p = r->next;
@@ -385,7 +395,6 @@ static void on_sent(void *data, const struct hb_mx_response *res)
 	 * again on replay: count it as handled too */
 	hb_mx_store_mark_handled(c->store, it->event_id);
 	save_soon(q);
-	hb_mx_task_typing(c, r->room_id, false);
 	long long now = hb_loop_now_us();
 	long long total_us = now - it->started_us;
 	if (o == HB_MX_OK)

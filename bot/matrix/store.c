@@ -24,6 +24,8 @@
 struct room {
 	char key[HB_MX_HASH_HEX];
 	int joined, invited;
+	/* an encrypted room the bot told it cannot read encrypted messages */
+	bool e2e_told;
 };
 
 struct hb_mx_store {
@@ -66,6 +68,7 @@ static struct room *add_room(struct hb_mx_store *s, const char *key)
 	r = &s->rooms[s->n_rooms++];
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	r->joined = r->invited = -1;
+	r->e2e_told = false;
 	return r;
 }
 
@@ -131,6 +134,9 @@ static bool load(struct hb_mx_store *s)
 			continue;
 		r->joined = (int)j->valuedouble;
 		r->invited = (int)i->valuedouble;
+		/* a third element came with encryption notices: older files
+		 * have two */
+		r->e2e_told = cJSON_IsTrue(cJSON_GetArrayItem(it, 2));
 	}
 	const cJSON *handled = cJSON_GetObjectItemCaseSensitive(root, "handled");
 	cJSON_ArrayForEach(it, handled) {
@@ -257,6 +263,25 @@ void hb_mx_store_forget_room(struct hb_mx_store *s, const char *room_id)
 		*r = s->rooms[--s->n_rooms];
 }
 
+bool hb_mx_store_e2e_told(const struct hb_mx_store *s, const char *room_id)
+{
+	char key[HB_MX_HASH_HEX];
+	hb_mx_hash(key, room_id, NULL, NULL);
+	const struct room *r = find_room(s, key);
+	return r && r->e2e_told;
+}
+
+bool hb_mx_store_set_e2e_told(struct hb_mx_store *s, const char *room_id)
+{
+	char key[HB_MX_HASH_HEX];
+	hb_mx_hash(key, room_id, NULL, NULL);
+	struct room *r = add_room(s, key);
+	if (!r)
+		return false;
+	r->e2e_told = true;
+	return true;
+}
+
 bool hb_mx_store_handled(const struct hb_mx_store *s, const char *event_id)
 {
 	char key[HB_MX_HASH_HEX];
@@ -297,6 +322,11 @@ static char *serialize(const struct hb_mx_store *s)
 		cJSON *a = cJSON_CreateIntArray(pair, 2);
 		if (!a)
 			goto out;
+		if (s->rooms[i].e2e_told && !cJSON_AddItemToArray(a,
+				cJSON_CreateTrue())) {
+			cJSON_Delete(a);
+			goto out;
+		}
 		cJSON_AddItemToObject(rooms, s->rooms[i].key, a);
 	}
 	/* oldest first, so a reload keeps the ring's order */

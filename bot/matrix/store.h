@@ -31,6 +31,11 @@ bool hb_mx_store_set_members(struct hb_mx_store *store, const char *room_id,
 		int joined, int invited);
 void hb_mx_store_forget_room(struct hb_mx_store *store, const char *room_id);
 
+/* Whether the bot told an encrypted room it cannot read encrypted
+ * messages (once per room, remembered across restarts). */
+bool hb_mx_store_e2e_told(const struct hb_mx_store *store, const char *room_id);
+bool hb_mx_store_set_e2e_told(struct hb_mx_store *store, const char *room_id);
+
 bool hb_mx_store_handled(const struct hb_mx_store *store, const char *event_id);
 void hb_mx_store_mark_handled(struct hb_mx_store *store, const char *event_id);
 

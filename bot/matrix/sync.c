@@ -12,6 +12,7 @@
 #include "app.h"
 #include "backoff.h"
 #include "client.h"
+#include "crypto.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -190,6 +191,31 @@ static const cJSON *object(const cJSON *v)
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
+/* An encrypted room, when the bot does not decrypt, is told so once
+ * (the task checks the state; one task per room and batch). */
+static bool encryption_notice(struct hb_mx_client *c, const char *room_id,
+		const cJSON *room)
+{
+	if (hb_mx_crypto_enabled(c) || hb_mx_store_e2e_told(c->store, room_id))
+		return true;
+	bool encrypted = false;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, get(get(room, "state"), "events"))
+		encrypted = encrypted || hb_mx_crypto_event_encrypted(ev,
+			c->cfg.user_id);
+	cJSON_ArrayForEach(ev, get(get(room, "timeline"), "events"))
+		encrypted = encrypted || hb_mx_crypto_event_encrypted(ev,
+			c->cfg.user_id);
+	if (!encrypted)
+		return true;
+	for (size_t i = 0; i < c->n_tasks; i++) {
+		if (c->tasks[i].kind == HB_MX_TASK_E2E_NOTICE &&
+				strcmp(c->tasks[i].room_id, room_id) == 0)
+			return true;
+	}
+	return add_task(c, HB_MX_TASK_E2E_NOTICE, room_id) != NULL;
+}
+
 static bool add_room(struct hb_mx_client *c, const char *room_id,
 		const cJSON *room, bool first)
 {
@@ -203,6 +229,8 @@ static bool add_room(struct hb_mx_client *c, const char *room_id,
 	if (first)
 		return true;
 	const cJSON *events = get(get(room, "timeline"), "events");
+	if (!encryption_notice(c, room_id, room))
+		return false;
 	const cJSON *ev;
 	const cJSON *after = NULL;
 	/* a room the bot has just joined arrives with the history before the

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "client.h"
 #include "command.h"
+#include "crypto.h"
 #include "healthbot.h"
 #include "json.h"
 #include "log.h"
@@ -323,13 +324,11 @@ static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 	}
 	long long started = hb_loop_now_us();
 	fire_receipt(c, t);
-	hb_mx_task_typing(c, t->room_id, true);
+	/* "typing" is shown by sendq.c while a room's replies wait */
 	bool urgent = false;
 	char *body = compose(c, t, dm, &urgent);
-	if (!body) {
-		hb_mx_task_typing(c, t->room_id, false);
+	if (!body)
 		return false;
-	}
 	/* an edit of this message gets a new answer, in the same thread */
 	hb_mx_recent_note(c->recent, t->room_id, t->target ? t->target :
 		t->event_id, HB_MX_RECENT_ANSWERED, t->thread_root);
@@ -355,6 +354,12 @@ void hb_mx_task_run(struct hb_mx_client *c)
 		if (t->kind == HB_MX_TASK_BACKFILL) {
 			backfill(c, t);
 			return;
+		}
+		if (t->kind == HB_MX_TASK_E2E_NOTICE) {
+			if (hb_mx_crypto_notice_run(c, t))
+				return;
+			c->cur++;
+			continue;
 		}
 		if (t->kind != HB_MX_TASK_ANSWER) {
 			membership(c, t);
