@@ -48,6 +48,7 @@ static const char *status_text(unsigned status)
 	case 400: return "Bad Request";
 	case 405: return "Method Not Allowed";
 	case 414: return "URI Too Long";
+	case 426: return "Upgrade Required";
 	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
@@ -99,11 +100,43 @@ static bool collect(char *list, size_t size, const char *v, size_t n)
 }
 
 /* The headers lws needs for the widget; everything else (cookies too)
- * stays here. */
+ * stays here. Sec-WebSocket-Protocol is rewritten in parse(). */
 static const char *const forwarded[] = { "host", "origin", "upgrade",
 	"connection", "sec-websocket-key", "sec-websocket-version",
-	"sec-websocket-protocol", "sec-websocket-extensions", "if-none-match",
-	NULL };
+	"sec-websocket-extensions", "if-none-match", NULL };
+
+/* Whether a comma-separated list holds a token (any case). */
+static bool has_token(const char *v, size_t n, const char *token)
+{
+	size_t tl = strlen(token);
+	for (size_t i = 0; i < n; ) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < n && v[i] != ',')
+			i++;
+		size_t end = i;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (end - start == tl && strncasecmp(v + start, token, tl) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A Sec-WebSocket-Key: 16 bytes in base64, 24 characters. */
+static bool websocket_key(const char *v, size_t n)
+{
+	if (n != 24 || v[22] != '=' || v[23] != '=')
+		return false;
+	for (size_t i = 0; i < 22; i++) {
+		char c = v[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+				(c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return true;
+}
 
 static bool named(const char *name, size_t n, const char *want)
 {
@@ -179,8 +212,9 @@ static unsigned parse(const char *b, size_t n, struct head *h)
 	if (!append(h, b, rl) || !append(h, "\r\n", 2))
 		return 414;
 	/* header fields */
-	unsigned hosts = 0, lengths = 0, fields = 0;
-	bool chunked = false, body = false;
+	unsigned hosts = 0, lengths = 0, fields = 0, keys = 0, versions = 0;
+	bool chunked = false, body = false, conn_upgrade = false, v13 = false,
+		key_ok = false, protocol = false;
 	for (const char *line = eol + 1; line < end + 2; ) {
 		const char *le = memchr(line, '\r', (size_t)(end + 2 - line));
 		size_t ll = (size_t)(le - line);
@@ -234,6 +268,27 @@ static unsigned parse(const char *b, size_t n, struct head *h)
 		} else if (named(line, nl, "forwarded")) {
 			if (!collect(h->fwd, sizeof(h->fwd), v, vl))
 				return 431;
+		} else if (named(line, nl, "connection")) {
+			conn_upgrade = conn_upgrade || has_token(v, vl, "upgrade");
+		} else if (named(line, nl, "sec-websocket-version")) {
+			versions++;
+			v13 = vl == 2 && memcmp(v, "13", 2) == 0;
+		} else if (named(line, nl, "sec-websocket-key")) {
+			keys++;
+			key_ok = websocket_key(v, vl);
+		} else if (named(line, nl, "sec-websocket-protocol")) {
+			/* only ours goes on, alone: lws would pick any other protocol
+			 * of the vhost named here, or close without a word on an
+			 * unknown one (a client that asked only for another then
+			 * fails the handshake itself, as RFC 6455 4.1 says) */
+			static const char ours[] =
+				"sec-websocket-protocol: healthbot-chat\r\n";
+			if (!protocol && has_token(v, vl, "healthbot-chat")) {
+				if (!append(h, ours, sizeof(ours) - 1))
+					return 431;
+				protocol = true;
+			}
+			goto next;
 		} else if (named(line, nl, "upgrade")) {
 			/* websockets only: lws would answer an h2c or unknown
 			 * upgrade with its own page */
@@ -251,11 +306,22 @@ static unsigned parse(const char *b, size_t n, struct head *h)
 				break;
 			}
 		}
+next:
 		line = le + 2;
 	}
 	if (hosts > 1 || (v11 && hosts == 0)) {
 		h->why = "host";
 		return 400;
+	}
+	/* RFC 6455 4.1/4.2.1: what lws would drop without an answer */
+	if (h->upgrade && (!v11 || h->head_method || !conn_upgrade || keys != 1 ||
+			!key_ok || versions > 1)) {
+		h->why = "websocket handshake";
+		return 400;
+	}
+	if (h->upgrade && !v13) {
+		h->why = "websocket version";
+		return 426;
 	}
 	if (lengths > 1 || chunked || body) {
 		/* nothing here takes a body: a GET with one is smuggling */
@@ -386,7 +452,8 @@ static int answer(struct lws *wsi, struct front *f, unsigned status,
 		"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
 		"connection: close\r\n%s", status, status_text(status), bl,
 		status == 405 ? "allow: GET, HEAD\r\n" : status == 503 ?
-		"x-healthbot-refused: source_busy\r\n" : "");
+		"x-healthbot-refused: source_busy\r\n" : status == 426 ?
+		"sec-websocket-version: 13\r\n" : "");
 	for (const struct lws_protocol_vhost_options *o = hb_http_security_headers();
 			o && n > 0 && (size_t)n < sizeof(hdr); o = o->next)
 		n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "%s %s\r\n", o->name,

@@ -217,6 +217,105 @@ test('assets and refused upgrades carry the security headers', async () => {
 	assertSecurityHeaders(refused, 'refused upgrade');
 });
 
+/* A /chat upgrade request with these header lines (null: left out). */
+function upgrade(fields = {}, requestLine = 'GET /chat HTTP/1.1') {
+	const lines = { host: `127.0.0.1:${port}`, upgrade: 'websocket',
+		connection: 'Upgrade', origin: `http://127.0.0.1:${port}`,
+		'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
+		'sec-websocket-version': '13', ...fields };
+	let head = requestLine + '\r\n';
+	for (const [name, value] of Object.entries(lines)) {
+		if (value === null)
+			continue;
+		for (const v of Array.isArray(value) ? value : [value])
+			head += `${name}: ${v}\r\n`;
+	}
+	return head + '\r\n';
+}
+
+/* Sends a head; resolves the response head once it is there (a 101 keeps
+ * the connection open: it is closed here). */
+function handshake(head) {
+	return new Promise((resolve, reject) => {
+		let buf = '';
+		const s = net.connect({ host: '127.0.0.1', port }, () => s.write(head));
+		const timer = setTimeout(() => {
+			s.destroy();
+			reject(new Error('no answer to ' + JSON.stringify(head)));
+		}, 3000);
+		s.on('data', (d) => {
+			buf += d.toString('latin1');
+			if (buf.includes('\r\n\r\n')) {
+				clearTimeout(timer);
+				s.destroy();
+				resolve(parse(buf));
+			}
+		});
+		s.on('error', () => {});
+		s.on('close', () => {
+			clearTimeout(timer);
+			if (!buf.includes('\r\n\r\n'))
+				reject(new Error('closed without an answer to ' +
+					JSON.stringify(head) + ': ' + JSON.stringify(buf)));
+		});
+	});
+}
+
+test('websocket handshake: Connection upgrade token, one valid key, else 400', async () => {
+	/* the baseline is good, and "upgrade" is a token among others */
+	assert.strictEqual((await handshake(upgrade())).status, 101);
+	assert.strictEqual((await handshake(upgrade(
+		{ connection: 'keep-alive, Upgrade' }))).status, 101);
+	for (const [fields, what] of [
+		[{ connection: null }, 'no Connection'],
+		[{ connection: 'keep-alive' }, 'Connection without upgrade'],
+		[{ connection: 'upgraded' }, 'upgrade only as part of a token'],
+		[{ 'sec-websocket-key': null }, 'no key'],
+		[{ 'sec-websocket-key': [crypto.randomBytes(16).toString('base64'),
+			crypto.randomBytes(16).toString('base64')] }, 'two keys'],
+		[{ 'sec-websocket-key': 'abc' }, 'a short key'],
+		[{ 'sec-websocket-key': crypto.randomBytes(20).toString('base64') },
+			'a key of 20 bytes'],
+		[{ 'sec-websocket-key': '!!!!!!!!!!!!!!!!!!!!!!==' }, 'a key not base64'],
+		[{ 'sec-websocket-version': ['13', '13'] }, 'two versions'],
+	])
+		await expectRefused(upgrade(fields), 400, what);
+	await expectRefused(upgrade({}, 'GET /chat HTTP/1.0'), 400, 'HTTP/1.0');
+	await expectRefused(upgrade({}, 'HEAD /chat HTTP/1.1'), 400, 'HEAD');
+});
+
+test('websocket handshake: a version other than 13 gets 426 naming 13', async () => {
+	for (const [version, what] of [['8', 'version 8'], [null, 'no version'],
+		['13, 8', 'a list']]) {
+		const r = await expectRefused(upgrade({ 'sec-websocket-version': version }),
+			426, what);
+		assert.strictEqual(r.headers['sec-websocket-version'], '13', what);
+	}
+});
+
+test('websocket handshake: only the healthbot-chat subprotocol is taken', async () => {
+	const ours = await handshake(upgrade({ 'sec-websocket-protocol': 'healthbot-chat' }));
+	assert.strictEqual(ours.status, 101);
+	assert.strictEqual(ours.headers['sec-websocket-protocol'], 'healthbot-chat');
+	/* named among others (and in another header line) it is the one chosen */
+	const among = await handshake(upgrade({ 'sec-websocket-protocol':
+		['chat, superchat', 'x-other, healthbot-chat'] }));
+	assert.strictEqual(among.status, 101);
+	assert.strictEqual(among.headers['sec-websocket-protocol'], 'healthbot-chat');
+	/* another one alone is not agreed to: the answer names none, so the
+	 * client (RFC 6455 4.1) fails the connection itself */
+	const other = await handshake(upgrade({ 'sec-websocket-protocol': 'x-other' }));
+	assert.strictEqual(other.status, 101);
+	assert.strictEqual(other.headers['sec-websocket-protocol'], undefined);
+	await assert.rejects(connect(`ws://127.0.0.1:${port}/chat`,
+		{ origin: `http://127.0.0.1:${port}`, protocols: ['x-other'] }));
+	const c = await connect(`ws://127.0.0.1:${port}/chat`,
+		{ origin: `http://127.0.0.1:${port}`, protocols: ['healthbot-chat'] });
+	assert.strictEqual(c.ws.protocol, 'healthbot-chat');
+	assert.strictEqual((await c.next()).type, 'greeting');
+	c.close();
+});
+
 /* A websocket handshake on a raw socket; resolves the socket after 101. */
 function rawWebsocket(origin) {
 	return new Promise((resolve, reject) => {

@@ -194,10 +194,12 @@ function runBot(args) {
  * A websocket client whose frames can be awaited in order:
  * `await c.next(f => f.type === 'reply')` skips non-matching frames.
  */
-function connect(url, { origin, headers, localAddress } = {}) {
+function connect(url, { origin, headers, localAddress, protocols } = {}) {
 	return new Promise((resolve, reject) => {
 		/* localAddress: any 127.0.0.0/8 address, to be another client */
-		const ws = new WebSocket(url, { origin, headers, localAddress });
+		const opts = { origin, headers, localAddress };
+		const ws = protocols ? new WebSocket(url, protocols, opts) :
+			new WebSocket(url, opts);
 		const c = { ws, frames: [], waiters: [], closed: null };
 		ws.on('message', (data, isBinary) => {
 			let f;
