@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "grow.h"
 #include "lang.h"
 #include "text.h"
 #include "utf8.h"
@@ -23,7 +24,7 @@ static bool load_words(struct hb_loader *ld, const char *entry,
 	}
 	cJSON_ArrayForEach(it, arr) {
 		struct hb_buf norm;
-		char **w = realloc(*out, (*n + 1) * sizeof(*w));
+		char **w = hb_grow(*out, *n, sizeof(*w));
 		if (!w) {
 			hb_error_set(ld->err, ld->file, entry, 0, 0, "out of memory");
 			return false;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "grow.h"
 #include "negation.h"
 
 enum role {
@@ -151,7 +152,7 @@ static bool index_cues(struct hb_negation *ng)
 	for (size_t i = 0; i < ng->n_cues; i++) {
 		const char *w = ng->cues[i].words[0];
 		struct bucket *b = bucket_for(ng, w, strlen(w));
-		uint32_t *c = realloc(b->cues, (b->n + 1) * sizeof(*c));
+		uint32_t *c = hb_grow(b->cues, b->n, sizeof(*c));
 		if (!c)
 			return false;
 		b->word = w;
@@ -217,7 +218,7 @@ static bool load_list(struct hb_loader *ld, struct hb_negation *ng,
 	cJSON_ArrayForEach(it, arr) {
 		char entry[96];
 		snprintf(entry, sizeof(entry), "negation.%s[%d]", key, i++);
-		struct cue *c = realloc(ng->cues, (ng->n_cues + 1) * sizeof(*c));
+		struct cue *c = hb_grow(ng->cues, ng->n_cues, sizeof(*c));
 		if (!c) {
 			hb_error_set(ld->err, ld->file, entry, 0, 0, "out of memory");
 			return false;

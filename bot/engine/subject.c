@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "classify.h"
 #include "data.h"
+#include "grow.h"
 #include "subject.h"
 #include "text.h"
 
@@ -116,8 +117,8 @@ static bool load_terms(struct hb_loader *ld, struct hb_subjects *s,
 				"a term is a non-empty string");
 			goto out;
 		}
-		struct hb_subject_term *terms = realloc(s->terms,
-				(s->n_terms + 1) * sizeof(*terms));
+		struct hb_subject_term *terms = hb_grow(s->terms, s->n_terms,
+				sizeof(*terms));
 		if (!terms) {
 			hb_error_set(ld->err, ld->file, entry, 0, 0, "out of memory");
 			goto out;
@@ -177,8 +178,8 @@ static bool load_patterns(struct hb_loader *ld, const char *key,
 				"a pattern is a non-empty string");
 			return false;
 		}
-		struct hb_pattern *items = realloc(out->items,
-				(out->n + 1) * sizeof(*items));
+		struct hb_pattern *items = hb_grow(out->items, out->n,
+				sizeof(*items));
 		if (!items) {
 			hb_error_set(ld->err, ld->file, entry, 0, 0, "out of memory");
 			return false;

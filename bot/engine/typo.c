@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "grow.h"
 #include "negation.h"
 #include "text.h"
 #include "typo.h"
@@ -234,7 +235,7 @@ static bool vocab_add(struct hb_typo *t, const char *w, size_t len, int prefix,
 		return true;
 	}
 	s->vocab = (uint32_t)t->n_vocab + 1;
-	struct vocab *v = realloc(t->vocab, (t->n_vocab + 1) * sizeof(*v));
+	struct vocab *v = hb_grow(t->vocab, t->n_vocab, sizeof(*v));
 	if (!v)
 		return false;
 	t->vocab = v;
