@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "unmasked.h"
 #include "widget.h"
 
 /* Stop reading from a client that does not read its replies. */
@@ -43,10 +44,29 @@ static void send_error(struct hb_widget_conn *c, enum hb_proto_status st,
 	queue(c, hb_proto_error(st, NULL, id, NULL));
 }
 
-void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+/* RFC 6455 5.1: the client sent a frame without a mask (unmasked.h);
+ * libwebsockets got none of it. */
+static void unmasked(void *data)
+{
+	struct hb_widget_conn *c = data;
+	if (!c->w || c->unmasked)
+		return;
+	c->unmasked = true;
+	hb_log(HB_LOG_INFO, "widget_unmasked", "conn=%lu", c->serial);
+	/* a close already under way (idle, refused) goes on, with the
+	 * socket hung up once its frame is out */
+	if (c->close_started)
+		hb_unmasked_hang_up(lws_get_socket_fd(c->wsi));
+	else
+		hb_widget_conn_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+			"unmasked frame");
+}
+
+/* Puts the connection in the widget's list and its source's count; true
+ * when the client has already sent an unmasked frame (then closing). */
+static bool attach(struct hb_widget *w, struct hb_widget_conn *c,
 		struct lws *wsi, struct hb_client *src)
 {
-	struct hb_reply greeting;
 	long long now = hb_loop_now_us();
 	/* the upgrade request's HTTP state: nothing left, but be sure */
 	hb_http_finish(&c->http);
@@ -64,9 +84,32 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 		w->conns->prev = c;
 	w->conns = c;
 	w->n_conns++;
+	hb_metrics_widget_clients(w->app->metrics, w->n_conns);
+	if (hb_unmasked_attach(lws_get_socket_fd(wsi), unmasked, c)) {
+		unmasked(c);
+		return true;
+	}
+	return false;
+}
+
+void hb_widget_conn_refuse(struct hb_widget *w, struct hb_widget_conn *c,
+		struct lws *wsi, struct hb_client *src, int code, const char *reason)
+{
+	bool bad = attach(w, c, wsi, src);
+	c->refused = true;
+	if (!bad)
+		hb_widget_conn_close(c, code, reason);
+}
+
+void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
+		struct lws *wsi, struct hb_client *src)
+{
+	struct hb_reply greeting;
+	bool bad = attach(w, c, wsi, src);
 	hb_log(HB_LOG_INFO, "widget_open", "conn=%lu open=%zu", c->serial,
 		w->n_conns);
-	hb_metrics_widget_clients(w->app->metrics, w->n_conns);
+	if (bad)
+		return;
 	/* without a greeting the chat still works: say so and go on */
 	if (!hb_engine_greeting(w->app->engine, &greeting)) {
 		hb_log(HB_LOG_ERROR, "widget", "conn=%lu error=\"no greeting\"",
@@ -131,7 +174,6 @@ static void handle_frame(struct hb_widget_conn *c)
 	enum hb_proto_status st;
 	long long now = hb_loop_now_us();
 	memset(&m, 0, sizeof(m));
-	c->last_rx_us = now;
 	if (c->rx_binary)
 		st = HB_PROTO_BINARY;
 	else if (c->rx_too_large)
@@ -150,6 +192,10 @@ static void handle_frame(struct hb_widget_conn *c)
 		}
 	} else {
 		c->strikes = 0;
+		/* only a frame the rate limit lets through makes a connection
+		 * less quiet: a source cannot keep every slot it holds from the
+		 * idle eviction by sending what it is refused */
+		c->last_rx_us = now;
 	}
 	if (st == HB_PROTO_OK)
 		answer(c, &m);
@@ -222,6 +268,10 @@ int hb_widget_conn_writeable(struct hb_widget_conn *c)
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 			(unsigned char *)why, strlen(why));
 		c->close_started = true;
+		/* the client's close frame would be unmasked too: the socket
+		 * ends once ours is out */
+		if (c->unmasked)
+			hb_unmasked_hang_up(lws_get_socket_fd(c->wsi));
 		return -1;
 	}
 	return 0;
@@ -265,7 +315,9 @@ void hb_widget_conn_closed(struct hb_widget_conn *c)
 	free(c->rx);
 	c->rx = NULL;
 	c->w = NULL;
-	hb_log(HB_LOG_INFO, "widget_close", "conn=%lu open=%zu", c->serial,
-		w->n_conns);
+	/* a refused one was logged as such, once a minute per source */
+	if (!c->refused)
+		hb_log(HB_LOG_INFO, "widget_close", "conn=%lu open=%zu", c->serial,
+			w->n_conns);
 	hb_metrics_widget_clients(w->app->metrics, w->n_conns);
 }

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "unmasked.h"
 #include "widget.h"
 
 #define MAX_TARGET 2048   /* longer: 414 */
@@ -506,11 +507,21 @@ static int hand_over(struct lws *wsi, struct front *f, struct hb_widget *w,
 			free(all);
 		return -1;
 	}
+	/* a websocket's frames are followed from its first byte: an unmasked
+	 * one is never passed on (unmasked.h) */
+	if (h->upgrade && !hb_unmasked_watch(fd, all + h->out_len, &extra)) {
+		close(fd);
+		if (all != h->out)
+			free(all);
+		return -1;
+	}
 	/* the raw wsi closes its descriptor without a shutdown(): the socket
 	 * lives on in the HTTP wsi */
 	if (!lws_adopt_socket_vhost_readbuf(w->vhost, fd, all,
-			h->out_len + extra))
+			h->out_len + extra)) {
 		hb_log(HB_LOG_WARN, "widget", "error=\"cannot adopt a connection\"");
+		hb_unmasked_forget(fd);
+	}
 	if (all != h->out)
 		free(all);
 	return -1;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "unmasked.h"
 #include "widget.h"
 
 #define SECTION "widget"
@@ -27,6 +28,8 @@ static const char *const keys[] = { "enabled", "bind", "port",
 	"max_connections_per_source", "source_rate_burst",
 	"source_rate_per_minute", "evict_idle_after", "trusted_proxies", NULL };
 #define REFUSAL_LOG_US (60LL * 1000000)
+/* the close code of a page whose origin is not allowed: 4400 + HTTP's 403 */
+#define REFUSED_ORIGIN 4403
 
 static void conf_finish(struct hb_widget_conf *conf)
 {
@@ -204,7 +207,14 @@ static struct hb_client *source_of(struct hb_widget *w, struct lws *wsi)
 	return hb_clients_get(w->sources, addr, hb_loop_now_us());
 }
 
-/* 0 when the upgrade may go ahead, else an HTTP status and reason. */
+/*
+ * 0 when the upgrade may go ahead, else an HTTP status and reason. A
+ * browser does not tell a page the status of a refused handshake (403 and
+ * 503 both end as 1006), so a page of an origin not allowed is let in and
+ * closed at once with 4403 (chat.c: no greeting, nothing read): the widget
+ * then knows it is refused for good. It counts as a connection of its
+ * source meanwhile, and never makes a full server close a patient's.
+ */
 static unsigned gate(struct hb_widget *w, struct lws *wsi,
 		const char **reason, struct hb_client **srcp)
 {
@@ -216,10 +226,12 @@ static unsigned gate(struct hb_widget *w, struct lws *wsi,
 		*reason = "path";
 		return HTTP_STATUS_NOT_FOUND;
 	}
-	if (!origin_allowed(w, wsi)) {
+	/* no Origin: not a browser, which can read the status */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0) {
 		*reason = "origin";
 		return HTTP_STATUS_FORBIDDEN;
 	}
+	bool allowed = origin_allowed(w, wsi);
 	/* the listening socket is closed when a drain starts; this is for
 	 * connections accepted just before */
 	if (hb_loop_draining(w->app->loop) || hb_loop_stopping(w->app->loop)) {
@@ -236,7 +248,7 @@ static unsigned gate(struct hb_widget *w, struct lws *wsi,
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
 	if (w->n_conns - w->n_closing >= (size_t)w->conf.max_connections &&
-			!evict_idle(w)) {
+			(!allowed || !evict_idle(w))) {
 		*reason = "busy";
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
@@ -275,6 +287,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c)
 			hb_http_finish(&c->http);
+		hb_unmasked_forget(lws_get_socket_fd(wsi));
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (!(w = widget_of(wsi)))
@@ -292,6 +305,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		/* the request's headers are still there: the front's source */
 		if (!c || !(w = widget_of(wsi)) || !(src = source_of(w, wsi)))
 			return -1;
+		if (!origin_allowed(w, wsi)) {
+			log_refusal(w, src, REFUSED_ORIGIN, "origin");
+			hb_widget_conn_refuse(w, c, wsi, src, REFUSED_ORIGIN, "origin");
+			return 0;
+		}
 		hb_widget_conn_open(w, c, wsi, src);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
@@ -301,7 +319,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		if (c)
 			hb_widget_conn_closed(c);
+		hb_unmasked_forget(lws_get_socket_fd(wsi));
 		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* every way out of a handed-over connection passes here */
+		hb_unmasked_forget(lws_get_socket_fd(wsi));
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -74,12 +74,18 @@ struct hb_widget_conn {
 	unsigned strikes;            /* rate-limited messages in a row */
 	int close_code;              /* non-zero: close once flushed */
 	bool close_started;          /* the close frame is on its way */
+	bool refused;                /* admitted only to be closed (4403) */
+	bool unmasked;               /* sent an unmasked frame: closing, 1002 */
 	const char *close_reason;
 };
 
 /* chat.c: the websocket conversation of one connection */
 void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 		struct lws *wsi, struct hb_client *src);
+/* Admits a websocket only to close it with code at once: no greeting, no
+ * conversation, nothing read. */
+void hb_widget_conn_refuse(struct hb_widget *w, struct hb_widget_conn *c,
+		struct lws *wsi, struct hb_client *src, int code, const char *reason);
 int hb_widget_conn_receive(struct hb_widget_conn *c, const void *in,
 		size_t len);
 int hb_widget_conn_writeable(struct hb_widget_conn *c);

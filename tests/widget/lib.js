@@ -247,6 +247,24 @@ function connect(url, { origin, headers, localAddress, protocols } = {}) {
 	});
 }
 
+/*
+ * A page of an origin the bot does not serve: admitted, then closed at
+ * once with 4403 "origin" (a browser cannot read a refused handshake's
+ * status). Sends a message at once; resolves { code, reason, frames }.
+ */
+async function originRefused(url, opts) {
+	const c = await connect(url, opts);
+	c.send({ type: 'message', id: 'x', text: 'what causes night leg cramps?' });
+	await waitFor('the close', () => c.closed, 5000);
+	await sleep(100);
+	return { code: c.closed.code, reason: c.closed.reason, frames: c.frames };
+}
+
+/* Asserts what originRefused() resolved: 4403, and not a frame. */
+function assertOriginRefused(r, what) {
+	assert.deepStrictEqual(r, { code: 4403, reason: 'origin', frames: [] }, what);
+}
+
 function pump(c) {
 	for (let i = 0; i < c.waiters.length; i++) {
 		const w = c.waiters[i];
@@ -267,5 +285,6 @@ function pump(c) {
 }
 
 module.exports = { assert, test, run, sleep, waitFor, freePort, tmpdir,
-	writeConfig, startBot, runBot, connect, live, ROOT, HEALTHBOT, ARTEFACTS,
+	writeConfig, startBot, runBot, connect, originRefused, assertOriginRefused,
+	live, ROOT, HEALTHBOT, ARTEFACTS,
 	DATA_ARGS, FIXTURE_ARGS };

@@ -30,18 +30,11 @@
 	var BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 	var IDLE_CLOSE = 4000;
 	/* close codes 4400-4499: the bot refuses this page for good (the 4xx
-	 * of HTTP, moved into the private range); never retried by itself */
+	 * of HTTP, moved into the private range: a browser hides the status
+	 * of a refused handshake, so the bot lets the page in and closes with
+	 * 4403 when its origin is not allowed); never retried by itself. A
+	 * handshake that fails is busy, draining or the network: retried. */
 	var REFUSED_MIN = 4400, REFUSED_MAX = 4499;
-	/* A browser hides the HTTP status of a refused handshake (403 origin
-	 * and 503 busy both look like a network error). A page on another
-	 * origin than the bot whose handshakes fail this many times in a row
-	 * while the bot answers plain HTTP is taken as refused; it then only
-	 * checks again every RECHECK_MS, in case it was a busy spell. */
-	var REFUSALS_TO_GIVE_UP = 4;
-	var RECHECK_MS = 60000;
-	var httpBase = new URL(wsUrl.href);
-	httpBase.protocol = wsUrl.protocol === 'wss:' ? 'https:' : 'http:';
-	var crossOrigin = httpBase.origin !== window.location.origin;
 	var MAX_CHARS = 2000;
 	var MAX_BYTES = 3800; /* of text, leaving room for the JSON around it */
 
@@ -386,7 +379,6 @@
 	var timer = null;
 	var paused = false;    /* closed for inactivity: wait for the patient */
 	var refused = false;   /* the bot will not serve this page */
-	var refusals = 0;      /* handshakes refused in a row by a live bot */
 	var nextId = 1;
 	var outbox = [];       /* {id, text, node} not yet answered */
 
@@ -408,30 +400,12 @@
 	}
 
 	/* Service wording only: the page is not allowed to use this bot. */
-	function refuse(recheck) {
+	function refuse() {
 		setRefused(true);
 		typing.hidden = true;
 		setStatus('Not available', 'refused');
 		showOffline('This chat is not available on this page. In an ' +
 			'emergency, call your local emergency number.', true);
-		if (recheck) {
-			timer = setTimeout(function () {
-				timer = null;
-				connect();
-			}, RECHECK_MS);
-		}
-	}
-
-	/* Does the bot answer plain HTTP? The stylesheet is the one file any
-	 * origin may fetch (Cross-Origin-Resource-Policy: cross-origin); the
-	 * answer is opaque, only its arrival counts. */
-	function botAnswers() {
-		if (typeof fetch !== 'function')
-			return Promise.resolve(false);
-		return fetch(new URL('healthbot-widget.css', httpBase).href, {
-			method: 'HEAD', mode: 'no-cors', cache: 'no-store',
-			credentials: 'omit', referrerPolicy: 'no-referrer' })
-			.then(function () { return true; }, function () { return false; });
 	}
 
 	function transmit(item) {
@@ -454,11 +428,8 @@
 			return;
 		}
 		ws = sock;
-		var opened = false;
 		sock.onopen = function () {
-			opened = true;
 			attempt = 0;
-			refusals = 0;
 			setRefused(false);
 			setStatus('Connected', 'online');
 			showOffline('');
@@ -494,27 +465,13 @@
 					'It reconnects when you type.');
 				return;
 			}
-			if (ev.code >= REFUSED_MIN && ev.code <= REFUSED_MAX) {
-				refuse(false);
+			/* "Try again" on a refused page that fails to connect: it
+			 * stays refused, and the button is there for another try */
+			if (refused || (ev.code >= REFUSED_MIN && ev.code <= REFUSED_MAX)) {
+				refuse();
 				return;
 			}
-			if (opened || !crossOrigin) {
-				/* on its own origin the bot never refuses the page */
-				if (refused)
-					refuse(true);
-				else
-					scheduleReconnect();
-				return;
-			}
-			timer = -1; /* no second connect() while the probe runs */
-			botAnswers().then(function (live) {
-				timer = null;
-				refusals = live ? refusals + 1 : 0;
-				if (refused || refusals >= REFUSALS_TO_GIVE_UP)
-					refuse(true);
-				else
-					scheduleReconnect();
-			});
+			scheduleReconnect();
 		};
 	}
 
@@ -561,8 +518,6 @@
 	}
 
 	retry.addEventListener('click', function () {
-		if (timer === -1)
-			return; /* already checking */
 		clearTimeout(timer);
 		timer = null;
 		connect();
