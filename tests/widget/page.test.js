@@ -3,7 +3,8 @@
  * The widget page under the issue 11 defects, in Debian's chromium driven
  * by playwright-core against the real `healthbot serve`: a refused page is
  * told so and stops retrying (busy and network loss keep retrying), 200 %
- * text at 1280x800 and 320x568 clips nothing, the emergency banner folds to
+ * text at 1280x800 and 320x568 clips nothing, a page closed as the
+ * quietest (4000) waits for its patient to type and then reconnects, the emergency banner folds to
  * one line, one live region announces an emergency, the configured numbers
  * are tel: links, and axe-core finds nothing at 100 % and 200 % text.
  * Screenshots go to the test artefacts directory.
@@ -332,6 +333,35 @@ test('503 busy keeps retrying with the "kept and sent" notice, then chats', asyn
 	assert.ok(!(await page.locator('.hb-offline').isVisible()));
 	assert.match(await (await ask(CRAMPS)).innerText(), /Causes/);
 	assert.strictEqual((await busy.stop()).code, 0);
+});
+
+test('evicted as the quietest (4000 idle): the page pauses, then reconnects when the patient types', async () => {
+	const fullPort = await freePort();
+	const full = startBot(['serve', '--port', String(fullPort), '--config',
+		writeConfig(dir, { widget: { max_connections: 1, evict_idle_after: 1 } }),
+		...DATA_ARGS], { name: 'page-evict-bot' });
+	await full.ready;
+	await newPage({ width: 1280, height: 800 });
+	const start = sockets;
+	await page.goto(`http://127.0.0.1:${fullPort}/`);
+	await page.waitForSelector('.hb-widget[data-state="online"]', { timeout: 20000 });
+	await sleep(1500);
+	/* another patient arrives at a full server: the page is closed */
+	const other = await connect(`ws://127.0.0.1:${fullPort}/chat`,
+		{ origin: `http://127.0.0.1:${fullPort}`, localAddress: '127.0.0.2' });
+	await page.waitForSelector('.hb-widget[data-state="paused"]', { timeout: 5000 });
+	assert.match(await page.locator('.hb-offline').innerText(), /reconnects when you type/);
+	await sleep(3000);
+	assert.strictEqual(sockets - start, 1, 'no reconnect until the patient types');
+	assert.strictEqual(await page.locator('.hb-widget[data-state="paused"]').count(), 1);
+	/* the other patient is quiet too by now: typing gets the page back */
+	await sleep(1000);
+	const answer = await ask(CRAMPS);
+	assert.match(await answer.innerText(), /Causes/);
+	assert.strictEqual(sockets - start, 2);
+	await waitFor('the other closed', () => other.closed, 5000);
+	assert.deepStrictEqual(other.closed, { code: 4000, reason: 'idle' });
+	assert.strictEqual((await full.stop()).code, 0);
 });
 
 test('a portal the bot does not allow (close 4403) is told plainly and stops retrying', async () => {
