@@ -8,7 +8,6 @@
 
 #include "prefilter.h"
 #include "prefilter_internal.h"
-#include "util.h"
 
 /*
  * A requirement is a conjunction of literal sets: every set must have one
@@ -20,44 +19,144 @@ struct parser {
 	const char *p, *end;
 	bool fail;    /* a construct we do not model: no prefilter at all */
 	int depth;
+	struct lit_chunk *chunks; /* the pool's memory */
+	char *free_slot;          /* the pool's free list */
 };
 
-static void set_free(struct litset *set)
+/*
+ * The string pool: fixed-size slots (a length byte, MAX_LIT bytes, a NUL),
+ * handed out from chunks and taken back on a free list, all freed with
+ * the requirement. Every literal character of a pattern makes a string,
+ * so a malloc() and free() for each dominated the load time.
+ */
+#define SLOT_SIZE ((MAX_LIT + 2 + 7) / 8 * 8)
+#define CHUNK_SLOTS 128
+
+struct lit_chunk {
+	struct lit_chunk *next;
+	_Alignas(8) char slots[CHUNK_SLOTS][SLOT_SIZE];
+};
+
+static size_t str_len(const char *s)
+{
+	return (unsigned char)s[-1];
+}
+
+static char *str_new(struct parser *ps, const char *s, size_t len)
+{
+	if (len > MAX_LIT)
+		return NULL; /* cannot happen: products stop at MAX_LIT */
+	if (!ps->free_slot) {
+		struct lit_chunk *c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->next = ps->chunks;
+		ps->chunks = c;
+		for (size_t i = 0; i < CHUNK_SLOTS; i++) {
+			memcpy(c->slots[i], &ps->free_slot, sizeof(char *));
+			ps->free_slot = c->slots[i];
+		}
+	}
+	char *slot = ps->free_slot;
+	memcpy(&ps->free_slot, slot, sizeof(char *));
+	slot[0] = (char)len;
+	memcpy(slot + 1, s, len);
+	slot[1 + len] = '\0';
+	return slot + 1;
+}
+
+static void str_free(struct parser *ps, char *s)
+{
+	char *slot = s - 1;
+	memcpy(slot, &ps->free_slot, sizeof(char *));
+	ps->free_slot = slot;
+}
+
+static void chunks_free(struct lit_chunk *c)
+{
+	while (c) {
+		struct lit_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+/* Empties the set, keeping its array for reuse. */
+static void set_clear(struct parser *ps, struct litset *set)
 {
 	for (size_t i = 0; i < set->n; i++)
-		free(set->s[i]);
+		str_free(ps, set->s[i]);
+	set->n = 0;
+}
+
+static void set_free(struct parser *ps, struct litset *set)
+{
+	set_clear(ps, set);
 	free(set->s);
 	*set = (struct litset){0};
+}
+
+static void req_clear(struct parser *ps, struct req *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		set_free(ps, &r->sets[i]);
+	r->n = 0;
 }
 
 void hb_req_free(struct req *r)
 {
 	for (size_t i = 0; i < r->n; i++)
-		set_free(&r->sets[i]);
+		free(r->sets[i].s);
 	r->n = 0;
+	chunks_free(r->chunks);
+	r->chunks = NULL;
 }
 
-static bool set_add(struct litset *set, const char *s, size_t len)
+/* Room for one more string; false when out of memory. */
+static bool set_reserve(struct litset *set)
 {
-	for (size_t i = 0; i < set->n; i++) {
-		if (strlen(set->s[i]) == len && memcmp(set->s[i], s, len) == 0)
-			return true;
-	}
-	char **l = realloc(set->s, (set->n + 1) * sizeof(*l));
+	if (set->n < set->cap)
+		return true;
+	size_t cap = set->cap ? 2 * set->cap : 4;
+	char **l = realloc(set->s, cap * sizeof(*l));
 	if (!l)
 		return false;
 	set->s = l;
-	if (!(l[set->n] = hb_memdup(s, len)))
+	set->cap = cap;
+	return true;
+}
+
+static bool set_has(const struct litset *set, const char *s, size_t len)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const char *t = set->s[i];
+		if (str_len(t) == len && memcmp(t, s, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends a string the set is known not to have. */
+static bool set_push(struct parser *ps, struct litset *set, const char *s,
+		size_t len)
+{
+	if (!set_reserve(set) || !(set->s[set->n] = str_new(ps, s, len)))
 		return false;
 	set->n++;
 	return true;
+}
+
+static bool set_add(struct parser *ps, struct litset *set, const char *s,
+		size_t len)
+{
+	return set_has(set, s, len) || set_push(ps, set, s, len);
 }
 
 static size_t set_min_len(const struct litset *set)
 {
 	size_t min = (size_t)-1;
 	for (size_t i = 0; i < set->n; i++) {
-		size_t l = strlen(set->s[i]);
+		size_t l = str_len(set->s[i]);
 		if (l < min)
 			min = l;
 	}
@@ -68,11 +167,11 @@ static size_t set_min_len(const struct litset *set)
  * shortest string); set is consumed. Sets that select nothing useful
  * (a string under two bytes) are dropped: dropping a conjunct is always
  * safe, it only lets more through. */
-static void req_and(struct req *r, struct litset *set)
+static void req_and(struct parser *ps, struct req *r, struct litset *set)
 {
 	size_t m = set_min_len(set);
 	if (set->n == 0 || m < 2) {
-		set_free(set);
+		set_free(ps, set);
 		return;
 	}
 	if (r->n < MAX_AND) {
@@ -86,18 +185,18 @@ static void req_and(struct req *r, struct litset *set)
 			worst = i;
 	}
 	if (set_min_len(&r->sets[worst]) < m) {
-		set_free(&r->sets[worst]);
+		set_free(ps, &r->sets[worst]);
 		r->sets[worst] = *set;
 		*set = (struct litset){0};
 	} else {
-		set_free(set);
+		set_free(ps, set);
 	}
 }
 
-static void req_and_all(struct req *r, struct req *other)
+static void req_and_all(struct parser *ps, struct req *r, struct req *other)
 {
 	for (size_t i = 0; i < other->n; i++)
-		req_and(r, &other->sets[i]);
+		req_and(ps, r, &other->sets[i]);
 	other->n = 0;
 }
 
@@ -113,45 +212,71 @@ static const struct litset *req_best(const struct req *r)
 
 /* run = run x tail (every string of run followed by every string of
  * tail); false when that would grow past the limits. */
-static bool product(struct litset *run, const struct litset *tail, bool keep,
-		bool *oom)
+static bool product(struct parser *ps, struct litset *run,
+		const struct litset *tail, bool keep, bool *oom)
 {
 	struct litset out = {0};
 	if (run->n * (tail->n + (keep ? 1 : 0)) > MAX_RUN)
 		return false;
+	if (tail->n == 1 && !keep) {
+		/* one string after each (a literal character, the common
+		 * case): distinct strings stay distinct with the same tail,
+		 * so it is appended in place */
+		size_t b = str_len(tail->s[0]);
+		for (size_t i = 0; i < run->n; i++) {
+			if (str_len(run->s[i]) + b > MAX_LIT)
+				return false;
+		}
+		for (size_t i = 0; i < run->n; i++) {
+			char *s = run->s[i];
+			size_t a = str_len(s);
+			memcpy(s + a, tail->s[0], b);
+			s[a + b] = '\0';
+			s[-1] = (char)(a + b);
+		}
+		return true;
+	}
 	for (size_t i = 0; i < run->n; i++) {
-		size_t a = strlen(run->s[i]);
-		if (keep && !set_add(&out, run->s[i], a))
+		size_t a = str_len(run->s[i]);
+		if (keep && !set_add(ps, &out, run->s[i], a))
 			*oom = true;
 		for (size_t j = 0; j < tail->n; j++) {
-			size_t b = strlen(tail->s[j]);
+			size_t b = str_len(tail->s[j]);
 			char buf[2 * MAX_LIT];
 			if (a + b > MAX_LIT) {
-				set_free(&out);
+				set_free(ps, &out);
 				return false;
 			}
 			memcpy(buf, run->s[i], a);
 			memcpy(buf + a, tail->s[j], b);
-			if (!set_add(&out, buf, a + b))
+			if (!set_add(ps, &out, buf, a + b))
 				*oom = true;
 		}
 	}
-	set_free(run);
+	set_free(ps, run);
 	*run = out;
 	return true;
 }
 
-static void commit(struct req *r, struct litset *run, bool *oom)
+/* The run as a conjunct; run is consumed. */
+static void commit_last(struct parser *ps, struct req *r, struct litset *run)
 {
 	/* an empty string in the run means the run may be absent */
 	bool empty = false;
 	for (size_t i = 0; i < run->n; i++)
 		empty = empty || run->s[i][0] == '\0';
 	if (empty)
-		set_free(run);
+		set_free(ps, run);
 	else
-		req_and(r, run);
-	if (!set_add(run, "", 0))
+		req_and(ps, r, run);
+}
+
+/* The run as a conjunct, and a new empty run. */
+static void commit(struct parser *ps, struct req *r, struct litset *run,
+		bool *oom)
+{
+	commit_last(ps, r, run);
+	if (!set_add(ps, run, "", 0))
 		*oom = true;
 }
 
@@ -265,17 +390,17 @@ static bool parse_class(struct parser *ps, struct litset *set, bool *oom)
 			c += 2;
 		}
 		if (from >= 0x80 || to >= 0x80 || to < from || to - from > 26) {
-			set_free(set);
+			set_free(ps, set);
 			return false;
 		}
 		for (unsigned ch = from; ch <= to; ch++) {
 			char l = lower((int)ch);
-			if (!set_add(set, &l, 1))
+			if (!set_add(ps, set, &l, 1))
 				*oom = true;
 		}
 	}
 	if (set->n > 26) {
-		set_free(set);
+		set_free(ps, set);
 		return false;
 	}
 	return true;
@@ -330,7 +455,7 @@ static enum atom parse_atom(struct parser *ps, struct litset *set,
 			return ATOM_UNKNOWN;
 		}
 		l = (char)e; /* escaped punctuation is itself */
-		if (!set_add(set, &l, 1))
+		if (!set_add(ps, set, &l, 1))
 			*oom = true;
 		return ATOM_EXACT;
 	}
@@ -389,21 +514,21 @@ static enum atom parse_atom(struct parser *ps, struct litset *set,
 		ps->depth--;
 		if (peek(ps) != ')') {
 			ps->fail = true;
-			hb_req_free(&inner);
-			set_free(set);
+			req_clear(ps, &inner);
+			set_free(ps, set);
 			return ATOM_UNKNOWN;
 		}
 		ps->p++;
 		if (lookaround) {
-			hb_req_free(&inner);
-			set_free(set);
+			req_clear(ps, &inner);
+			set_free(ps, set);
 			return ATOM_UNKNOWN; /* zero-width: requires nothing safely */
 		}
 		if (exact) {
-			hb_req_free(&inner);
+			req_clear(ps, &inner);
 			return ATOM_EXACT;
 		}
-		set_free(set);
+		set_free(ps, set);
 		*group = inner;
 		return ATOM_GROUP;
 	}
@@ -414,7 +539,7 @@ static enum atom parse_atom(struct parser *ps, struct litset *set,
 	if (c >= 0x80)
 		return ATOM_UNKNOWN; /* caseless non-ASCII is PCRE2's business */
 	l = lower(c);
-	if (!set_add(set, &l, 1))
+	if (!set_add(ps, set, &l, 1))
 		*oom = true;
 	return ATOM_EXACT;
 }
@@ -427,71 +552,81 @@ static struct req parse_seq(struct parser *ps, struct litset *exact,
 	struct req r = {0};
 	struct litset run = {0};
 	bool oom = false, whole = true;
-	set_add(&run, "", 0);
+	/* one set and group for every item, emptied after each: most items
+	 * are one character, and a fresh array each was a malloc() each */
+	struct litset set = {0};
+	struct req group = {0};
+	if (!set_add(ps, &run, "", 0))
+		ps->fail = true;
 	while (!ps->fail && ps->p < ps->end && *ps->p != '|' && *ps->p != ')') {
-		struct litset set = {0};
-		struct req group = {0};
 		enum atom a = parse_atom(ps, &set, &group, &oom);
 		int max = 1;
 		int min = ps->fail ? 1 : quantifier(ps, &max);
 		if (ps->fail) {
-			set_free(&set);
-			hb_req_free(&group);
+			set_clear(ps, &set);
+			req_clear(ps, &group);
 			break;
 		}
 		switch (a) {
 		case ATOM_EXACT:
 			if (min > 1 || max == 0) {
 				/* "x{2,}" and friends: rare, modelled as unknown */
-				commit(&r, &run, &oom);
+				commit(ps, &r, &run, &oom);
 				whole = false;
-			} else if (!product(&run, &set, min == 0, &oom)) {
+			} else if (!product(ps, &run, &set, min == 0, &oom)) {
 				/* too many variants: end the run here; a required
 				 * item still stands as a conjunct of its own */
-				commit(&r, &run, &oom);
+				commit(ps, &r, &run, &oom);
 				whole = false;
 				if (min == 1) {
 					struct litset copy = {0};
-					for (size_t i = 0; i < set.n; i++)
-						set_add(&copy, set.s[i], strlen(set.s[i]));
-					req_and(&r, &copy);
+					for (size_t i = 0; i < set.n; i++) {
+						if (!set_push(ps, &copy, set.s[i],
+								str_len(set.s[i])))
+							oom = true;
+					}
+					req_and(ps, &r, &copy);
 				}
 			} else if (max != 1) {
 				/* repeats: what follows is not next to the run */
-				commit(&r, &run, &oom);
+				commit(ps, &r, &run, &oom);
 				whole = false;
 			}
-			set_free(&set);
+			set_clear(ps, &set);
 			break;
 		case ATOM_NEUTRAL:
 			break;
 		case ATOM_UNKNOWN:
-			commit(&r, &run, &oom);
+			commit(ps, &r, &run, &oom);
 			whole = false;
 			break;
 		case ATOM_GROUP:
-			commit(&r, &run, &oom);
+			commit(ps, &r, &run, &oom);
 			whole = false;
 			if (min >= 1)
-				req_and_all(&r, &group);
-			hb_req_free(&group);
+				req_and_all(ps, &r, &group);
+			req_clear(ps, &group);
 			break;
 		}
 	}
+	set_free(ps, &set);
 	if (oom)
 		ps->fail = true;
 	*is_exact = whole && !ps->fail;
 	if (*is_exact) {
+		set_free(ps, exact);
 		*exact = run;
 		/* the run also stands as this sequence's requirement */
 		struct litset copy = {0};
-		for (size_t i = 0; i < run.n; i++)
-			set_add(&copy, run.s[i], strlen(run.s[i]));
-		commit(&r, &copy, &oom);
-		set_free(&copy);
+		for (size_t i = 0; i < run.n; i++) {
+			if (!set_push(ps, &copy, run.s[i], str_len(run.s[i])))
+				oom = true;
+		}
+		commit_last(ps, &r, &copy);
+		if (oom)
+			ps->fail = true;
 	} else {
-		commit(&r, &run, &oom);
-		set_free(&run);
+		commit_last(ps, &r, &run);
 	}
 	return r;
 }
@@ -512,42 +647,49 @@ static struct req parse_alt(struct parser *ps, struct litset *exact,
 		bool is_ex = false;
 		struct req b = parse_seq(ps, &ex, &is_ex);
 		branches++;
-		if (is_ex) {
-			for (size_t i = 0; i < ex.n; i++)
-				set_add(&all_exact, ex.s[i], strlen(ex.s[i]));
+		if (is_ex && exact_all) {
+			for (size_t i = 0; i < ex.n; i++) {
+				if (!set_add(ps, &all_exact, ex.s[i], str_len(ex.s[i])))
+					ps->fail = true;
+			}
+			/* past MAX_RUN it can no longer be exact: the union
+			 * is not worth building */
+			if (all_exact.n > MAX_RUN)
+				exact_all = false;
 		} else {
 			exact_all = false;
 		}
-		set_free(&ex);
+		set_free(ps, &ex);
 		const struct litset *best = req_best(&b);
 		if (!best)
 			valid = false;
 		for (size_t i = 0; valid && best && i < best->n; i++) {
-			if (!set_add(&any, best->s[i], strlen(best->s[i])))
+			if (!set_add(ps, &any, best->s[i], str_len(best->s[i])))
 				ps->fail = true;
 		}
 		if (branches == 1)
 			first = b;
 		else
-			hb_req_free(&b);
+			req_clear(ps, &b);
 		if (peek(ps) != '|')
 			break;
 		ps->p++;
 	}
 	*is_exact = exact_all && !ps->fail && all_exact.n <= MAX_RUN;
-	if (*is_exact)
+	if (*is_exact) {
+		set_free(ps, exact);
 		*exact = all_exact;
-	else
-		set_free(&all_exact);
+	} else
+		set_free(ps, &all_exact);
 	if (branches == 1) {
-		set_free(&any);
+		set_free(ps, &any);
 		return first;
 	}
-	hb_req_free(&first);
+	req_clear(ps, &first);
 	if (valid)
-		req_and(&out, &any);
+		req_and(ps, &out, &any);
 	else
-		set_free(&any);
+		set_free(ps, &any);
 	return out;
 }
 
@@ -558,11 +700,13 @@ bool hb_req_extract(const char *source, struct req *r)
 	struct litset ex = {0};
 	bool is_ex;
 	*r = parse_alt(&ps, &ex, &is_ex);
-	set_free(&ex);
+	set_free(&ps, &ex);
 	if (ps.fail || ps.p != ps.end || r->n == 0) {
-		hb_req_free(r);
+		req_clear(&ps, r);
+		chunks_free(ps.chunks);
 		return false;
 	}
+	r->chunks = ps.chunks;
 	return true;
 }
 
