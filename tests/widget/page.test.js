@@ -2,11 +2,12 @@
 /*
  * The widget page under the issue 11 defects, in Debian's chromium driven
  * by playwright-core against the real `healthbot serve`: a refused page is
- * told so and stops retrying (busy and network loss keep retrying), 200 %
- * text at 1280x800 and 320x568 clips nothing, a page closed as the
- * quietest (4000) waits for its patient to type and then reconnects, the emergency banner folds to
- * one line, one live region announces an emergency, the configured numbers
- * are tel: links, and axe-core finds nothing at 100 % and 200 % text.
+ * told so and stops retrying (busy and network loss keep retrying), a
+ * page closed as the quietest (4000) waits for its patient to type and
+ * then reconnects, 200 % text at 1280x800 and 320x568 clips nothing, the
+ * emergency banner folds to one line, one live region announces an
+ * emergency, the configured numbers are tel: links, and axe-core finds
+ * nothing at 100 % and 200 % text.
  * Screenshots go to the test artefacts directory.
  */
 const fs = require('fs');
