@@ -4,8 +4,9 @@
 #   scripts/deps.sh --test   also everything the test suite uses
 set -euo pipefail
 # libwebsockets-evlib-ev: the event loop lws loads at run time (bot/loop.c)
+# libolm-dev: end-to-end encryption in the Matrix channel (bot/matrix/crypto*.c)
 build=(meson ninja-build pkg-config gcc libwebsockets-dev libwebsockets-evlib-ev
-	libev-dev libcjson-dev libpcre2-dev)
+	libev-dev libcjson-dev libpcre2-dev libolm-dev)
 test=(clang libcmocka-dev valgrind python3 python3-venv chromium
 	libclang-rt-14-dev debhelper dpkg-dev tmux build-essential systemd procps)
 want=("${build[@]}")

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "utf8.h"
 
@@ -165,4 +166,123 @@ cJSON *hb_json_parse(const char *data, size_t len, struct hb_json_error *err)
 		return NULL;
 	}
 	return root;
+}
+
+/* ---- canonical JSON (Matrix signatures) ---- */
+
+static bool canonical(struct hb_buf *out, const cJSON *v, int depth);
+
+static int by_key(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a;
+	const cJSON *y = *(const cJSON *const *)b;
+	return strcmp(x->string, y->string);
+}
+
+static void canonical_string(struct hb_buf *out, const char *s)
+{
+	hb_buf_putc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': hb_buf_puts(out, "\\\""); break;
+		case '\\': hb_buf_puts(out, "\\\\"); break;
+		case '\b': hb_buf_puts(out, "\\b"); break;
+		case '\f': hb_buf_puts(out, "\\f"); break;
+		case '\n': hb_buf_puts(out, "\\n"); break;
+		case '\r': hb_buf_puts(out, "\\r"); break;
+		case '\t': hb_buf_puts(out, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				hb_buf_printf(out, "\\u%04x", *p);
+			else
+				hb_buf_putc(out, (char)*p);
+		}
+	}
+	hb_buf_putc(out, '"');
+}
+
+static bool canonical_object(struct hb_buf *out, const cJSON *v, int depth)
+{
+	size_t n = 0, i = 0;
+	const cJSON *it;
+	bool ok = true;
+	cJSON_ArrayForEach(it, v)
+		n++;
+	const cJSON **items = n ? malloc(n * sizeof(*items)) : NULL;
+	if (n && !items)
+		return false;
+	cJSON_ArrayForEach(it, v) {
+		if (!it->string)
+			ok = false;
+		items[i++] = it;
+	}
+	if (ok && n)
+		qsort(items, n, sizeof(*items), by_key);
+	hb_buf_putc(out, '{');
+	for (i = 0; ok && i < n; i++) {
+		/* a key twice would make the signature depend on which one a
+		 * reader keeps */
+		if (i && strcmp(items[i - 1]->string, items[i]->string) == 0)
+			ok = false;
+		if (i)
+			hb_buf_putc(out, ',');
+		canonical_string(out, items[i]->string);
+		hb_buf_putc(out, ':');
+		ok = ok && canonical(out, items[i], depth + 1);
+	}
+	hb_buf_putc(out, '}');
+	free(items);
+	return ok;
+}
+
+static bool canonical(struct hb_buf *out, const cJSON *v, int depth)
+{
+	const double max = 9007199254740991.0; /* 2^53 - 1 */
+	if (depth > CJSON_NESTING_LIMIT)
+		return false;
+	if (cJSON_IsObject(v))
+		return canonical_object(out, v, depth);
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		bool ok = true;
+		hb_buf_putc(out, '[');
+		cJSON_ArrayForEach(it, v) {
+			if (it != v->child)
+				hb_buf_putc(out, ',');
+			ok = ok && canonical(out, it, depth + 1);
+		}
+		hb_buf_putc(out, ']');
+		return ok;
+	}
+	if (cJSON_IsString(v)) {
+		canonical_string(out, v->valuestring);
+		return true;
+	}
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (!(d >= -max && d <= max) || d != (double)(long long)d)
+			return false;
+		hb_buf_printf(out, "%lld", (long long)d);
+		return true;
+	}
+	if (cJSON_IsTrue(v))
+		hb_buf_puts(out, "true");
+	else if (cJSON_IsFalse(v))
+		hb_buf_puts(out, "false");
+	else if (cJSON_IsNull(v))
+		hb_buf_puts(out, "null");
+	else
+		return false;
+	return true;
+}
+
+char *hb_json_canonical(const cJSON *value)
+{
+	struct hb_buf out;
+	hb_buf_init(&out);
+	if (!value || !canonical(&out, value, 0) || out.oom) {
+		hb_buf_finish(&out);
+		return NULL;
+	}
+	return hb_buf_steal(&out);
 }

@@ -30,4 +30,15 @@ struct hb_json_error {
 struct cJSON *hb_json_parse(const char *data, size_t len,
 		struct hb_json_error *err);
 
+/*
+ * Canonical JSON as Matrix signs it (spec: Appendices, Canonical JSON):
+ * object keys sorted by code point (UTF-8 byte order), no white space,
+ * strings with only the escapes JSON requires (\" \\ and control
+ * characters, those with short forms as \b \f \n \r \t, others as
+ * \u00xx), everything else raw UTF-8; numbers must be integers in
+ * [-(2^53)+1, 2^53-1]. Returns text to free, or NULL when the value
+ * cannot be written canonically (a fraction, a huge number) or on OOM.
+ */
+char *hb_json_canonical(const struct cJSON *value);
+
 #endif

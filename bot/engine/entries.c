@@ -32,6 +32,7 @@ const char *const hb_wording_keys[HB_WORD_COUNT] = {
 	[HB_WORD_COMMAND_HELP] = "command_help",
 	[HB_WORD_COMMAND_TOPICS] = "command_topics",
 	[HB_WORD_MATRIX_ENCRYPTED] = "matrix_encrypted",
+	[HB_WORD_MATRIX_UNDECRYPTABLE] = "matrix_undecryptable",
 };
 
 const char *hb_engine_wording(const struct hb_engine *e, const char *key)

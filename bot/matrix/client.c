@@ -11,6 +11,7 @@
 #include "channel.h"
 #include "client.h"
 #include "config.h"
+#include "crypto.h"
 #include "healthbot.h"
 #include "json.h"
 #include "log.h"
@@ -190,9 +191,14 @@ static void on_filter(void *data, const struct hb_mx_response *res)
 		return;
 	}
 	c->started = true;
-	hb_log(HB_LOG_INFO, "matrix_ready", "display_name=%s prefix_len=%zu",
-		c->display_name ? "yes" : "no", strlen(c->cfg.command_prefix));
-	hb_mx_sync_next(c);
+	hb_log(HB_LOG_INFO, "matrix_ready", "display_name=%s prefix_len=%zu "
+		"encryption=%s", c->display_name ? "yes" : "no",
+		strlen(c->cfg.command_prefix), c->crypto ? "yes" : "no");
+	/* the device keys are on the server before anyone may need them */
+	if (c->crypto)
+		hb_mx_crypto_upload(c, hb_mx_sync_next);
+	else
+		hb_mx_sync_next(c);
 }
 
 static void filter(struct hb_mx_client *c)
@@ -305,6 +311,11 @@ static void on_whoami(void *data, const struct hb_mx_response *res)
 		snprintf(why, sizeof(why), "the access token is for another device "
 			"than matrix.device_id");
 	}
+	/* encryption keys belong to the token's device */
+	if (!why[0] && c->crypto && (!cJSON_IsString(device) ||
+			!hb_mx_crypto_set_device(c->crypto, device->valuestring)))
+		snprintf(why, sizeof(why), "cannot set up the encryption keys for "
+			"this device (see the log)");
 	cJSON_Delete(root);
 	if (why[0]) {
 		hb_mx_client_fatal(c, why);
@@ -351,6 +362,7 @@ static void destroy(void *data)
 	hb_mx_sync_clear_batch(c);
 	free(c->tasks);
 	hb_mx_store_destroy(c->store);
+	hb_mx_crypto_destroy(c->crypto);
 	hb_conversations_destroy(c->convs);
 	free(c->display_name);
 	free(c->filter_id);
@@ -380,6 +392,9 @@ static void *create(struct hb_app *app, const cJSON *section,
 		goto fail;
 	c->store = hb_mx_store_open(c->cfg.state_dir, c->cfg.user_id);
 	if (!c->store)
+		goto fail;
+	/* after the store: state_dir exists and is ours (its lock) */
+	if (c->cfg.encryption && !(c->crypto = hb_mx_crypto_create(&c->cfg)))
 		goto fail;
 	c->convs = hb_conversations_create(MAX_CONVERSATIONS, CONVERSATION_AGE_S);
 	c->http = hb_mx_http_create(hb_loop_context(app->loop), &url,

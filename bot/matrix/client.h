@@ -23,6 +23,7 @@ struct hb_conversations;
 struct hb_mx_recent;
 struct hb_mx_sendq;
 struct hb_mx_store;
+struct hb_mx_crypto;
 
 enum hb_mx_task_kind {
 	HB_MX_TASK_JOIN,
@@ -33,6 +34,10 @@ enum hb_mx_task_kind {
 	HB_MX_TASK_BACKFILL,
 	/* an encrypted room the bot cannot read: tell it once (crypto.c) */
 	HB_MX_TASK_E2E_NOTICE,
+	/* one-time keys are running low: upload more (crypto_task.c) */
+	HB_MX_TASK_KEYS_UPLOAD,
+	/* an encrypted message whose key never came: ask for a resend */
+	HB_MX_TASK_E2E_RESEND,
 };
 
 struct hb_mx_task {
@@ -49,6 +54,7 @@ struct hb_mx_task {
 	bool prefixed;
 	bool to_bot;       /* a reply to one of the bot's own events */
 	bool reanswer;     /* an edit of a message the bot answered */
+	bool encrypted;    /* it came encrypted: so must its answer */
 	char *from, *to;   /* back-fill: the next page, and where to stop */
 };
 
@@ -66,6 +72,7 @@ struct hb_mx_client {
 	struct hb_mx_store *store;
 	struct hb_mx_sendq *sendq;
 	struct hb_mx_recent *recent;
+	struct hb_mx_crypto *crypto; /* NULL when encryption is off */
 	struct hb_conversations *convs;
 	char *display_name;
 	char *filter_id;

@@ -35,7 +35,7 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 		"command_prefix", "ca_file", "allow_plain_http", "decline_invites",
 		"typing_notifications", "read_receipts", "timeline_limit",
 		"send_connections", "escalate_unaddressed",
-		"encryption", "encryption_key_file", NULL };
+		"encryption", "encryption_key_file", "undecryptable_timeout", NULL };
 	struct hb_mx_config c = {
 		.decline_invites = true,
 		.typing = true,
@@ -43,6 +43,7 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 		.timeline_limit = 50,
 		.send_connections = 4,
 		.escalate_unaddressed = true,
+		.undecryptable_timeout_s = 60,
 	};
 	bool enabled = true;
 	*out = (struct hb_mx_config){0};
@@ -78,7 +79,9 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 				&c.escalate_unaddressed) ||
 			!hb_config_bool(section, SECTION, "encryption", &c.encryption) ||
 			!hb_config_string(section, SECTION, "encryption_key_file", false,
-				&c.encryption_key_file))
+				&c.encryption_key_file) ||
+			!hb_config_int(section, SECTION, "undecryptable_timeout", 1, 86400,
+				&c.undecryptable_timeout_s))
 		goto fail;
 	if (!c.command_prefix && !(c.command_prefix = strdup("!health")))
 		goto fail;
@@ -121,10 +124,6 @@ bool hb_mx_config_parse(const cJSON *section, struct hb_mx_config *out)
 		hb_config_error(SECTION, "encryption_key_file", "cannot be read");
 		goto fail;
 	}
-	if (c.encryption && !hb_mx_crypto_available())
-		hb_log(HB_LOG_WARN, "matrix_e2e", "warning=\"encryption is not "
-			"available in this build: encrypted rooms are told once that "
-			"the bot cannot read them\"");
 	*out = c;
 	return true;
 fail:

@@ -29,6 +29,9 @@ struct hb_mx_config {
 	 * the key the Olm/Megolm state is pickled with */
 	bool encryption;
 	char *encryption_key_file;
+	/* an encrypted message whose key has not come after this long gets
+	 * a notice asking for a resend */
+	long undecryptable_timeout_s;
 };
 
 /* Checks and copies the section; logs "config: matrix.KEY: problem". */

@@ -28,6 +28,7 @@ struct item {
 	struct item *next;
 	struct batch *batch;
 	char *event_id;
+	const char *type;     /* a string constant */
 	char *body;
 	bool urgent;
 	unsigned long seq;    /* order of arrival, across rooms */
@@ -208,6 +209,7 @@ bool hb_mx_sendq_push(struct hb_mx_sendq *q, const struct hb_mx_reply *rep)
 		return false;
 	it->event_id = strdup(rep->event_id);
 	it->body = strdup(rep->body);
+	it->type = rep->type ? rep->type : "m.room.message";
 	it->urgent = rep->urgent;
 	it->started_us = rep->started_us;
 	it->queued_us = hb_loop_now_us();
@@ -288,7 +290,7 @@ static void start_send(struct hb_mx_sendq *q, struct room *r)
 	r->flight = it;
 	hb_mx_hash(hash, "reply", it->event_id, NULL);
 	snprintf(txn, sizeof(txn), "hb%s", hash);
-	char *path = hb_mx_room_path(r->room_id, "send", "m.room.message", txn);
+	char *path = hb_mx_room_path(r->room_id, "send", it->type, txn);
 	r->req = path ? hb_mx_http_request(c->http, "send", "PUT", path,
 		it->body, SEND_TIMEOUT_S, on_sent, r) : NULL;
 	free(path);

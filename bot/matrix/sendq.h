@@ -34,7 +34,8 @@ void hb_mx_sendq_destroy(struct hb_mx_sendq *q);
 struct hb_mx_reply {
 	const char *room_id;
 	const char *event_id;  /* the event answered: transaction id */
-	const char *body;      /* the m.room.message content, JSON */
+	const char *type;      /* m.room.message, or m.room.encrypted */
+	const char *body;      /* the event's content, JSON */
 	bool urgent;
 	long long started_us;  /* when handling began, for the latency */
 };

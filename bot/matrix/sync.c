@@ -122,10 +122,54 @@ static bool add_invite(struct hb_mx_client *c, const char *room_id,
 		room_id) != NULL;
 }
 
+static bool is_type(const cJSON *ev, const char *type)
+{
+	const cJSON *t = get(ev, "type");
+	return cJSON_IsString(t) && strcmp(t->valuestring, type) == 0;
+}
+
+/* An encrypted room event read as the plain event it holds (*plain, for
+ * the caller to free). False when there is nothing to consider: the
+ * bot's own, one held until its key comes, one that cannot be read. */
+static bool decrypt(struct hb_mx_client *c, const char *room_id,
+		const cJSON *ev, cJSON **plain, bool *oom)
+{
+	const cJSON *sender = get(ev, "sender");
+	*plain = NULL;
+	if (!cJSON_IsString(sender) || strcmp(sender->valuestring,
+			c->cfg.user_id) == 0)
+		return false;
+	switch (hb_mx_crypto_decrypt(c->crypto, room_id, ev, plain)) {
+	case HB_MX_DECRYPT_OK:
+		hb_log(HB_LOG_DEBUG, "matrix_e2e_decrypt", "ok=yes");
+		return true;
+	case HB_MX_DECRYPT_NO_KEY:
+		/* the key may be on its way (to-device messages and room
+		 * events travel separately): tried again when keys come */
+		if (!hb_mx_crypto_hold(c->crypto, room_id, ev))
+			*oom = true;
+		return false;
+	case HB_MX_DECRYPT_FAILED:
+		hb_log(HB_LOG_WARN, "matrix_e2e_decrypt", "ok=no reason=undecryptable");
+		return false;
+	}
+	return false;
+}
+
 /* An answer task for ev in the list, when ev is a message to consider. */
 static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 		size_t *n, size_t *cap, const char *room_id, const cJSON *ev)
 {
+	cJSON *plain = NULL;
+	bool encrypted = false;
+	if (c->crypto && is_type(ev, "m.room.encrypted")) {
+		bool oom = false;
+		if (!decrypt(c, room_id, ev, &plain, &oom))
+			return !oom;
+		ev = plain;
+		encrypted = true;
+	}
+	bool ok = true;
 	struct hb_mx_message msg;
 	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &c->me, &msg);
 	/* remembered so that a reply to the bot addresses it, and an edit
@@ -146,7 +190,8 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 		if (v != HB_MX_IGNORE_NOT_MESSAGE)
 			hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=%s", hb_mx_verdict_str(v));
 		hb_mx_message_finish(&msg);
-		return true;
+		cJSON_Delete(plain);
+		return ok;
 	}
 	struct hb_mx_task *t = push_task(tasks, n, cap, HB_MX_TASK_ANSWER, room_id);
 	bool oom = !t;
@@ -164,8 +209,10 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 		t->reanswer = (edited & HB_MX_RECENT_ANSWERED) != 0;
 		t->to_bot = msg.reply_to && (hb_mx_recent_flags(c->recent,
 			room_id, msg.reply_to, NULL) & HB_MX_RECENT_OWN);
+		t->encrypted = encrypted;
 	}
 	hb_mx_message_finish(&msg);
+	cJSON_Delete(plain);
 	return !oom;
 }
 
@@ -225,6 +272,14 @@ static bool add_room(struct hb_mx_client *c, const char *room_id,
 	if (cJSON_IsNumber(joined) || cJSON_IsNumber(invited))
 		hb_mx_store_set_members(c->store, room_id, count(joined),
 			count(invited));
+	if (c->crypto) {
+		/* which rooms are encrypted, and who comes and goes there */
+		const cJSON *ev;
+		cJSON_ArrayForEach(ev, get(get(room, "state"), "events"))
+			hb_mx_crypto_room_event(c->crypto, room_id, ev);
+		cJSON_ArrayForEach(ev, get(get(room, "timeline"), "events"))
+			hb_mx_crypto_room_event(c->crypto, room_id, ev);
+	}
 	/* the first sync is all history */
 	if (first)
 		return true;
@@ -338,6 +393,36 @@ bool hb_mx_sync_backfill_insert(struct hb_mx_client *c)
 	return true;
 }
 
+/* Held encrypted messages whose key came (answered now), or whose time
+ * ran out (a notice asking for a resend). */
+static bool held_tasks(struct hb_mx_client *c)
+{
+	char *room_id, *event_id;
+	cJSON *plain;
+	bool ok = true;
+	while (ok && hb_mx_crypto_pending_next(c->crypto, &room_id, &event_id,
+			&plain)) {
+		if (plain) {
+			size_t before = c->n_tasks;
+			ok = message_task(c, &c->tasks, &c->n_tasks, &c->cap_tasks,
+				room_id, plain);
+			/* message_task takes the event as decrypted already */
+			if (ok && c->n_tasks > before)
+				c->tasks[c->n_tasks - 1].encrypted = true;
+			cJSON_Delete(plain);
+		} else {
+			struct hb_mx_task *t = add_task(c, HB_MX_TASK_E2E_RESEND, room_id);
+			bool oom = !t;
+			if (t)
+				t->event_id = dup_or_null(event_id, &oom);
+			ok = !oom;
+		}
+		free(room_id);
+		free(event_id);
+	}
+	return ok;
+}
+
 static bool read_batch(struct hb_mx_client *c, const cJSON *root, bool first)
 {
 	const cJSON *rooms = get(root, "rooms");
@@ -359,6 +444,11 @@ static bool read_batch(struct hb_mx_client *c, const cJSON *root, bool first)
 				!add_room(c, room->string, room, first))
 			return false;
 	}
+	if (c->crypto && !first && !held_tasks(c))
+		return false;
+	if (c->crypto && hb_mx_crypto_upload_due(c->crypto) &&
+			!add_task(c, HB_MX_TASK_KEYS_UPLOAD, ""))
+		return false;
 	return true;
 }
 
@@ -413,6 +503,10 @@ static void on_sync(void *data, const struct hb_mx_response *res)
 			first ? "yes" : "no");
 	}
 	hb_mx_sync_clear_batch(c);
+	/* room keys first: a message in this batch may need one that came
+	 * with it */
+	if (c->crypto)
+		hb_mx_crypto_read_sync(c->crypto, root);
 	c->batch_next = strdup(next->valuestring);
 	bool ok = c->batch_next && read_batch(c, root, first);
 	cJSON_Delete(root);
@@ -472,8 +566,12 @@ void hb_mx_sync_next(struct hb_mx_client *c)
 	/* the first sync only learns where "now" is, and the first after a
 	 * restart catches up: neither need wait (the bot is not ready until
 	 * one is answered) */
-	hb_buf_printf(&path, "&timeout=%d", since && c->synced ?
-		LONG_POLL_MS : 0);
+	long long poll = since && c->synced ? LONG_POLL_MS : 0;
+	/* a held encrypted message times out while the long-poll waits */
+	long long held = c->crypto ? hb_mx_crypto_pending_wait_ms(c->crypto) : -1;
+	if (held >= 0 && held < poll)
+		poll = held + 100;
+	hb_buf_printf(&path, "&timeout=%lld", poll);
 	if (since) {
 		hb_buf_puts(&path, "&since=");
 		hb_mx_urlencode(&path, since);

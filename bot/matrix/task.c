@@ -154,7 +154,8 @@ static void backfill(struct hb_mx_client *c, const struct hb_mx_task *t)
 	hb_mx_urlencode(&p, t->to);
 	hb_buf_puts(&p, "&filter=");
 	hb_mx_urlencode(&p,
-		"{\"types\":[\"m.room.message\",\"m.room.member\"]}");
+		"{\"types\":[\"m.room.message\",\"m.room.member\","
+		"\"m.room.encrypted\"]}");
 	if (p.oom)
 		hb_mx_client_fatal(c, "out of memory");
 	else
@@ -322,6 +323,20 @@ static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 		hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=not-addressed");
 		return false;
 	}
+	/* an answer in an encrypted room goes encrypted or not at all: a
+	 * health answer in clear where the patient expects encryption
+	 * would be a privacy breach */
+	bool encrypt = c->crypto && (t->encrypted ||
+		hb_mx_crypto_room_encrypted(c->crypto, t->room_id));
+	enum hb_mx_share shared = encrypt ? hb_mx_crypto_share_result(c,
+		t->room_id) : HB_MX_SHARE_NONE;
+	if (shared == HB_MX_SHARE_FAILED) {
+		hb_log(HB_LOG_WARN, "matrix_e2e_reply", "ok=no reason=share-failed");
+		return false;
+	}
+	if (encrypt && shared == HB_MX_SHARE_NONE &&
+			hb_mx_crypto_share_due(c->crypto, t->room_id))
+		return hb_mx_crypto_share_run(c, t);
 	long long started = hb_loop_now_us();
 	fire_receipt(c, t);
 	/* "typing" is shown by sendq.c while a room's replies wait */
@@ -329,12 +344,23 @@ static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 	char *body = compose(c, t, dm, &urgent);
 	if (!body)
 		return false;
+	if (encrypt) {
+		char *sealed = hb_mx_crypto_encrypt(c->crypto, t->room_id,
+			"m.room.message", body);
+		free(body);
+		if (!sealed) {
+			hb_log(HB_LOG_WARN, "matrix_e2e_reply", "ok=no reason=encrypt");
+			return false;
+		}
+		body = sealed;
+	}
 	/* an edit of this message gets a new answer, in the same thread */
 	hb_mx_recent_note(c->recent, t->room_id, t->target ? t->target :
 		t->event_id, HB_MX_RECENT_ANSWERED, t->thread_root);
 	bool ok = hb_mx_sendq_push(c->sendq, &(struct hb_mx_reply){
 		.room_id = t->room_id,
 		.event_id = t->event_id,
+		.type = encrypt ? "m.room.encrypted" : "m.room.message",
 		.body = body,
 		.urgent = urgent,
 		.started_us = started,
@@ -347,6 +373,39 @@ static bool answer(struct hb_mx_client *c, const struct hb_mx_task *t)
 	return false;
 }
 
+/* An encrypted message whose key never came: a plain notice, as a reply
+ * to it, asking for a resend (it says nothing about health, and the
+ * patient's client may not be able to read an encrypted one either).
+ * False only when memory ran out. */
+static bool resend_notice(struct hb_mx_client *c, const struct hb_mx_task *t)
+{
+	if (hb_mx_store_handled(c->store, t->event_id))
+		return true;
+	const char *text = hb_engine_wording(c->app->engine,
+		"matrix_undecryptable");
+	if (!text) {
+		hb_log(HB_LOG_WARN, "matrix_e2e_resend", "ok=no warning=\"the "
+			"intents data has no matrix_undecryptable wording\"");
+		return true;
+	}
+	char *body = hb_mx_event_reply_json(text, NULL, false, t->event_id,
+		NULL, NULL);
+	bool ok = body && hb_mx_sendq_push(c->sendq, &(struct hb_mx_reply){
+		.room_id = t->room_id,
+		.event_id = t->event_id,
+		.type = "m.room.message",
+		.body = body,
+		.started_us = hb_loop_now_us(),
+	});
+	free(body);
+	if (!ok) {
+		hb_mx_client_fatal(c, "out of memory");
+		return false;
+	}
+	hb_log(HB_LOG_INFO, "matrix_e2e_resend", "ok=yes");
+	return true;
+}
+
 void hb_mx_task_run(struct hb_mx_client *c)
 {
 	while (!c->fatal && c->cur < c->n_tasks) {
@@ -354,6 +413,16 @@ void hb_mx_task_run(struct hb_mx_client *c)
 		if (t->kind == HB_MX_TASK_BACKFILL) {
 			backfill(c, t);
 			return;
+		}
+		if (t->kind == HB_MX_TASK_KEYS_UPLOAD) {
+			hb_mx_crypto_upload(c, next_task);
+			return;
+		}
+		if (t->kind == HB_MX_TASK_E2E_RESEND) {
+			if (!resend_notice(c, t))
+				return;
+			c->cur++;
+			continue;
 		}
 		if (t->kind == HB_MX_TASK_E2E_NOTICE) {
 			if (hb_mx_crypto_notice_run(c, t))

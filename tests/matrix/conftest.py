@@ -284,6 +284,7 @@ class Synapse:
         assert r.status_code == 200, r.text
         d = r.json()
         c = Client(self.base, d["user_id"], d["access_token"], d.get("device_id"))
+        c.password = password  # for clients that log in themselves (nio)
         if displayname:
             c.set_displayname(displayname)
         return c

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) the virtualenv the Matrix tests run in: Synapse from PyPI,
-# pytest and requests. Prints the venv's path on stdout.
+# pytest, requests and matrix-nio[e2e] (the patient's encrypting client).
+# Prints the venv's path on stdout.
 #
 #   tests/matrix/setup-venv.sh [DIR]
 #

@@ -1,6 +1,6 @@
 /* Unit tests for the Matrix channel's pure parts: reading events, writing
- * replies, URLs and ids, the state file, the config section and
- * the staff commands. */
+ * replies, URLs and ids, the state file, the config section, the staff
+ * commands, and end-to-end encryption between two bots' crypto state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "crypto.h"
+#include "crypto_internal.h"
 #include "event.h"
 #include "healthbot.h"
 #include "mxconfig.h"
@@ -599,6 +601,295 @@ static void test_help_without_wording(void **state)
 	hb_engine_destroy(bare);
 }
 
+/* ---- end-to-end encryption (crypto*.c) ---- */
+
+struct party {
+	char *dir;
+	char key_file[600];
+	struct hb_mx_config cfg;
+	struct hb_mx_crypto *cr;
+};
+
+static void party_open(struct party *p, const char *user, const char *key)
+{
+	FILE *f;
+	if (!p->dir) {
+		p->dir = temp_dir();
+		snprintf(p->key_file, sizeof(p->key_file), "%s/key", p->dir);
+	}
+	f = fopen(p->key_file, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", key);
+	fclose(f);
+	p->cfg = (struct hb_mx_config){ .state_dir = p->dir,
+		.user_id = (char *)user, .encryption = true,
+		.encryption_key_file = p->key_file, .undecryptable_timeout_s = 60 };
+	p->cr = hb_mx_crypto_create(&p->cfg);
+}
+
+static void party_close(struct party *p)
+{
+	hb_mx_crypto_destroy(p->cr);
+	p->cr = NULL;
+}
+
+static void party_remove(struct party *p)
+{
+	char path[700];
+	const char *files[] = { "key", "matrix-crypto.json",
+		"matrix-crypto.json.tmp" };
+	party_close(p);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(p->dir);
+	free(p->dir);
+}
+
+static cJSON *parse(const char *s)
+{
+	cJSON *v = cJSON_Parse(s);
+	assert_non_null(v);
+	return v;
+}
+
+#define KEY_A "0123456789abcdef0123456789abcdef"
+#define KEY_B "fedcba9876543210fedcba9876543210"
+
+/* The account is made once, saved with the key, read back with it, and
+ * refused with another key; its device keys are signed. */
+static void test_crypto_account(void **state)
+{
+	struct party a = {0};
+	(void)state;
+	party_open(&a, "@a:example.org", "short");
+	assert_null(a.cr); /* a guessable key is refused */
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	char curve[HB_MX_KEY_LEN];
+	snprintf(curve, sizeof(curve), "%s", a.cr->curve);
+	assert_int_equal(strlen(curve), 43);
+	/* the first upload: signed device keys, and it asks the count */
+	char *body = hb_mx_crypto_upload_body(a.cr);
+	assert_non_null(body);
+	cJSON *up = parse(body);
+	const cJSON *dk = cJSON_GetObjectItemCaseSensitive(up, "device_keys");
+	assert_true(hb_mx_crypto_verify(a.cr, dk, "@a:example.org", "ADEV",
+		a.cr->ed));
+	assert_false(hb_mx_crypto_verify(a.cr, dk, "@a:example.org", "ADEV",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(up, "one_time_keys"));
+	cJSON_Delete(up);
+	free(body);
+	const char *counts = "{\"one_time_key_counts\":{}}";
+	hb_mx_crypto_uploaded(a.cr, counts, strlen(counts));
+	/* then one-time keys, each signed */
+	body = hb_mx_crypto_upload_body(a.cr);
+	up = parse(body);
+	assert_null(cJSON_GetObjectItemCaseSensitive(up, "device_keys"));
+	const cJSON *otks = cJSON_GetObjectItemCaseSensitive(up, "one_time_keys");
+	assert_int_equal(cJSON_GetArraySize(otks), 50);
+	assert_true(hb_mx_crypto_verify(a.cr, otks->child, "@a:example.org",
+		"ADEV", a.cr->ed));
+	cJSON_Delete(up);
+	free(body);
+	counts = "{\"one_time_key_counts\":{\"signed_curve25519\":50}}";
+	hb_mx_crypto_uploaded(a.cr, counts, strlen(counts));
+	assert_false(hb_mx_crypto_upload_due(a.cr));
+	/* a sync saying they ran low asks for more */
+	cJSON *sync = parse("{\"device_one_time_keys_count\":"
+		"{\"signed_curve25519\":3}}");
+	hb_mx_crypto_read_sync(a.cr, sync);
+	cJSON_Delete(sync);
+	assert_true(hb_mx_crypto_upload_due(a.cr));
+	party_close(&a);
+
+	/* read back: the same identity, nothing uploaded twice */
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	assert_string_equal(a.cr->curve, curve);
+	assert_true(a.cr->device_keys_uploaded);
+	party_close(&a);
+	/* another key cannot read it, and nothing is made over it */
+	party_open(&a, "@a:example.org", KEY_B);
+	assert_null(a.cr);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	/* another device: new keys */
+	assert_true(hb_mx_crypto_set_device(a.cr, "OTHER"));
+	assert_string_not_equal(a.cr->curve, curve);
+	party_remove(&a);
+}
+
+/* Two parties: A shares a room session with B over Olm, B decrypts A's
+ * room messages, and only those from A, in that room. */
+static void test_crypto_roundtrip(void **state)
+{
+	struct party a = {0}, b = {0};
+	char buf[8192];
+	(void)state;
+	party_open(&a, "@a:example.org", KEY_A);
+	party_open(&b, "@b:example.org", KEY_B);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	assert_true(hb_mx_crypto_set_device(b.cr, "BDEV"));
+	/* B's keys, as /keys/query and /keys/claim would give them */
+	char *up = hb_mx_crypto_upload_body(b.cr);
+	cJSON *bkeys = parse(up);
+	free(up);
+	b.cr->otk_count = 0;
+	up = hb_mx_crypto_upload_body(b.cr);
+	cJSON *botk = parse(up);
+	free(up);
+	cJSON *query = cJSON_CreateObject();
+	cJSON *users = cJSON_AddObjectToObject(cJSON_AddObjectToObject(query,
+		"device_keys"), "@b:example.org");
+	cJSON_AddItemToObject(users, "BDEV", cJSON_DetachItemFromObject(bkeys,
+		"device_keys"));
+	char *asked[] = { "@b:example.org" };
+	assert_true(hb_mx_crypto_query_due(a.cr, asked[0]));
+	hb_mx_crypto_read_query(a.cr, query, asked, 1);
+	assert_false(hb_mx_crypto_query_due(a.cr, asked[0]));
+	assert_int_equal(a.cr->n_devices, 1);
+	char *members[] = { "@a:example.org", "@b:example.org" };
+	char *claim = hb_mx_crypto_claim_body(a.cr, members, 2);
+	assert_non_null(claim);
+	assert_non_null(strstr(claim, "\"BDEV\":\"signed_curve25519\""));
+	free(claim);
+	const cJSON *one = cJSON_GetObjectItemCaseSensitive(botk,
+		"one_time_keys")->child;
+	char *one_json = cJSON_PrintUnformatted(one);
+	snprintf(buf, sizeof(buf), "{\"one_time_keys\":{\"@b:example.org\":"
+		"{\"BDEV\":{\"%s\":%s}}}}", one->string, one_json);
+	free(one_json);
+	cJSON *claimed = parse(buf);
+	hb_mx_crypto_read_claim(a.cr, claimed);
+	assert_int_equal(a.cr->n_peers, 1);
+	assert_null(hb_mx_crypto_claim_body(a.cr, members, 2));
+
+	/* the room, its session, its key to B */
+	const char *room = "!room:example.org";
+	cJSON *enc = parse("{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+		"\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\","
+		"\"rotation_period_msgs\":2}}");
+	hb_mx_crypto_room_event(a.cr, room, enc);
+	cJSON_Delete(enc);
+	assert_true(hb_mx_crypto_room_encrypted(a.cr, room));
+	assert_true(hb_mx_crypto_share_due(a.cr, room));
+	char *share;
+	size_t sent, skipped;
+	assert_true(hb_mx_crypto_share_body(a.cr, room, members, 2, &share, &sent,
+		&skipped));
+	assert_int_equal(sent, 1);
+	assert_false(hb_mx_crypto_share_due(a.cr, room));
+	cJSON *sh = parse(share);
+	free(share);
+	cJSON *content = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(sh, "messages"), "@b:example.org"),
+		"BDEV");
+	assert_non_null(content);
+	cJSON *todev = cJSON_CreateObject();
+	cJSON *evs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(todev,
+		"to_device"), "events");
+	cJSON *tev = cJSON_CreateObject();
+	cJSON_AddStringToObject(tev, "type", "m.room.encrypted");
+	cJSON_AddStringToObject(tev, "sender", "@a:example.org");
+	cJSON_AddItemToObject(tev, "content", cJSON_Duplicate(content, true));
+	cJSON_AddItemToArray(evs, tev);
+	hb_mx_crypto_read_sync(b.cr, todev);
+	assert_int_equal(b.cr->n_inbound, 1);
+	/* the same to-device message again (a replayed batch) adds nothing */
+	hb_mx_crypto_read_sync(b.cr, todev);
+	assert_int_equal(b.cr->n_inbound, 1);
+
+	/* a room message from A, decrypted by B */
+	char *sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message",
+		"{\"msgtype\":\"m.text\",\"body\":\"hello b\","
+		"\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$q\"}}}");
+	assert_non_null(sealed);
+	assert_null(strstr(sealed, "hello"));
+	/* the relation in clear too */
+	assert_non_null(strstr(sealed, "\"m.in_reply_to\""));
+	snprintf(buf, sizeof(buf), "{\"type\":\"m.room.encrypted\",\"sender\":"
+		"\"@a:example.org\",\"event_id\":\"$m1\",\"content\":%s}", sealed);
+	free(sealed);
+	cJSON *ev = parse(buf);
+	cJSON *plain = NULL;
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
+		HB_MX_DECRYPT_OK);
+	struct hb_mx_message msg;
+	struct hb_mx_identity bme = { .user_id = "@b:example.org",
+		.prefix = "!health" };
+	assert_int_equal(hb_mx_event_inspect(plain, &bme, &msg), HB_MX_CANDIDATE);
+	assert_string_equal(msg.text, "hello b");
+	assert_string_equal(msg.event_id, "$m1");
+	assert_string_equal(msg.reply_to, "$q");
+	hb_mx_message_finish(&msg);
+	cJSON_Delete(plain);
+	/* not in another room, not from another sender */
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, "!other:example.org", ev,
+		&plain), HB_MX_DECRYPT_NO_KEY);
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@c:example.org"));
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
+		HB_MX_DECRYPT_FAILED);
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@a:example.org"));
+	/* B restarted: the room key was saved */
+	party_close(&b);
+	party_open(&b, "@b:example.org", KEY_B);
+	assert_non_null(b.cr);
+	assert_true(hb_mx_crypto_set_device(b.cr, "BDEV"));
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
+		HB_MX_DECRYPT_OK);
+	cJSON_Delete(plain);
+	cJSON_Delete(ev);
+	/* the room's rotation period: after two messages, a new session */
+	sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message", "{}");
+	free(sealed);
+	assert_true(hb_mx_crypto_share_due(a.cr, room));
+	/* someone left: a new session before the next message */
+	assert_true(hb_mx_crypto_share_body(a.cr, room, members, 2, &share, &sent,
+		&skipped));
+	assert_int_equal(sent, 1);
+	free(share);
+	cJSON *leave = parse("{\"type\":\"m.room.member\",\"state_key\":\"@c:x\","
+		"\"content\":{\"membership\":\"leave\"}}");
+	hb_mx_crypto_room_event(a.cr, room, leave);
+	cJSON_Delete(leave);
+	assert_true(hb_mx_crypto_share_due(a.cr, room));
+	/* B's held events wait for their key, then time out */
+	snprintf(buf, sizeof(buf), "{\"type\":\"m.room.encrypted\",\"sender\":"
+		"\"@a:example.org\",\"event_id\":\"$late\",\"content\":{\"algorithm\":"
+		"\"m.megolm.v1.aes-sha2\",\"sender_key\":\"k\",\"session_id\":\"s\","
+		"\"ciphertext\":\"c\"}}");
+	ev = parse(buf);
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
+		HB_MX_DECRYPT_NO_KEY);
+	assert_true(hb_mx_crypto_hold(b.cr, room, ev));
+	assert_true(hb_mx_crypto_hold(b.cr, room, ev)); /* once */
+	cJSON_Delete(ev);
+	char *rid, *eid;
+	assert_false(hb_mx_crypto_pending_next(b.cr, &rid, &eid, &plain));
+	assert_true(hb_mx_crypto_pending_wait_ms(b.cr) > 50000);
+	b.cr->undecryptable_ms = 0;
+	assert_true(hb_mx_crypto_pending_next(b.cr, &rid, &eid, &plain));
+	assert_null(plain);
+	assert_string_equal(eid, "$late");
+	free(rid);
+	free(eid);
+	assert_false(hb_mx_crypto_pending_next(b.cr, &rid, &eid, &plain));
+
+	cJSON_Delete(todev);
+	cJSON_Delete(sh);
+	cJSON_Delete(claimed);
+	cJSON_Delete(query);
+	cJSON_Delete(bkeys);
+	cJSON_Delete(botk);
+	party_remove(&a);
+	party_remove(&b);
+}
+
 int main(void)
 {
 	struct hb_engine_options opts = {
@@ -625,6 +916,8 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_help_without_wording),
+		cmocka_unit_test(test_crypto_account),
+		cmocka_unit_test(test_crypto_roundtrip),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	hb_engine_destroy(engine);

@@ -167,6 +167,50 @@ static void test_json_position(void **state)
 	assert_int_equal(err.offset, 7);
 }
 
+/* The Matrix spec's own examples (Appendices: Canonical JSON), and what
+ * cannot be signed. */
+static void canonical_is(const char *in, const char *want)
+{
+	cJSON *v = hb_json_parse(in, strlen(in), NULL);
+	assert_non_null(v);
+	char *got = hb_json_canonical(v);
+	if (want) {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+	} else {
+		assert_null(got);
+	}
+	free(got);
+	cJSON_Delete(v);
+}
+
+static void test_json_canonical(void **state)
+{
+	(void)state;
+	canonical_is("{}", "{}");
+	canonical_is("{\n \"one\": 1,\n \"two\": \"Two\"\n}", "{\"one\":1,\"two\":\"Two\"}");
+	canonical_is("{\"b\": \"2\", \"a\": \"1\"}", "{\"a\":\"1\",\"b\":\"2\"}");
+	canonical_is("{\"auth\":{\"success\":true,\"mxid\":\"@john.doe:example.com\","
+		"\"profile\":{\"display_name\":\"John Doe\",\"three_pids\":[{\"medium\":"
+		"\"email\",\"address\":\"john.doe@example.org\"},{\"medium\":\"msisdn\","
+		"\"address\":\"123456789\"}]}}}",
+		"{\"auth\":{\"mxid\":\"@john.doe:example.com\",\"profile\":{"
+		"\"display_name\":\"John Doe\",\"three_pids\":[{\"address\":"
+		"\"john.doe@example.org\",\"medium\":\"email\"},{\"address\":"
+		"\"123456789\",\"medium\":\"msisdn\"}]},\"success\":true}}");
+	canonical_is("{\"a\": \"\u65E5\u672C\u8A9E\"}", "{\"a\":\"\u65E5\u672C\u8A9E\"}");
+	canonical_is("{\"\u672C\": 2, \"\u65E5\": 1}", "{\"\u65E5\":1,\"\u672C\":2}");
+	canonical_is("{\"a\": \"\\u65E5\"}", "{\"a\":\"\u65E5\"}");
+	canonical_is("{\"a\": null}", "{\"a\":null}");
+	canonical_is("[\"\\u0001\\n\\\"\\\\/\"]", "[\"\\u0001\\n\\\"\\\\/\"]");
+	canonical_is("[-9007199254740991, 9007199254740991, 0]",
+		"[-9007199254740991,9007199254740991,0]");
+	/* not integers, or beyond what every reader holds exactly */
+	canonical_is("[1.5]", NULL);
+	canonical_is("[9007199254740992]", NULL);
+	canonical_is("{\"a\":1,\"a\":2}", NULL);
+}
+
 static void test_utf8(void **state)
 {
 	unsigned cp;
@@ -280,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_json_depth),
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_json_position),
+		cmocka_unit_test(test_json_canonical),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_backoff),

@@ -1,0 +1,459 @@
+/*
+ * The encryption state on disk (crypto.h): state_dir/matrix-crypto.json,
+ * replaced atomically like matrix-state.json. Every secret in it is a
+ * libolm pickle, encrypted with the key from encryption_key_file; room
+ * ids and user ids are kept as hashes, except in held events (which are
+ * ciphertext as the homeserver sent them).
+ *
+ * It is saved whenever the sessions change (room keys read, a session
+ * made or shared, a message encrypted) and always before the sync token
+ * that delivered the change is saved (sync.c saves that only after the
+ * batch), so a crash replays to-device messages against a state that
+ * already has what they brought, and never loses a key.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "crypto_internal.h"
+#include "grow.h"
+#include "json.h"
+#include "log.h"
+
+#define MAX_FILE_BYTES (64 * 1024 * 1024)
+
+/* ---- pickles ---- */
+
+#define PICKLE_FNS(NAME, TYPE, LEN, PICKLE, UNPICKLE, NEW, FREE, ERR) \
+static char *pickle_##NAME(struct hb_mx_crypto *cr, TYPE *s) \
+{ \
+	size_t n = LEN(s); \
+	char *buf = malloc(n + 1); \
+	if (!buf || PICKLE(s, cr->key, cr->key_len, buf, n) == olm_error()) { \
+		free(buf); \
+		return NULL; \
+	} \
+	buf[n] = '\0'; \
+	return buf; \
+} \
+static TYPE *unpickle_##NAME(struct hb_mx_crypto *cr, const char *p) \
+{ \
+	TYPE *s = NEW(); \
+	char *copy = strdup(p); \
+	if (!s || !copy || UNPICKLE(s, cr->key, cr->key_len, copy, \
+			strlen(copy)) == olm_error()) { \
+		if (s) \
+			hb_log(HB_LOG_WARN, "matrix_e2e", "warning=\"a saved " \
+				"session cannot be read\" olm=%s", ERR(s)); \
+		free(copy); \
+		FREE(s); \
+		return NULL; \
+	} \
+	free(copy); \
+	return s; \
+}
+
+PICKLE_FNS(session, OlmSession, olm_pickle_session_length, olm_pickle_session,
+	olm_unpickle_session, hb_mx_olm_session_new, hb_mx_olm_session_free,
+	olm_session_last_error)
+PICKLE_FNS(inbound, OlmInboundGroupSession,
+	olm_pickle_inbound_group_session_length, olm_pickle_inbound_group_session,
+	olm_unpickle_inbound_group_session, hb_mx_olm_inbound_new,
+	hb_mx_olm_inbound_free, olm_inbound_group_session_last_error)
+PICKLE_FNS(outbound, OlmOutboundGroupSession,
+	olm_pickle_outbound_group_session_length,
+	olm_pickle_outbound_group_session, olm_unpickle_outbound_group_session,
+	hb_mx_olm_outbound_new, hb_mx_olm_outbound_free,
+	olm_outbound_group_session_last_error)
+
+/* ---- reading ---- */
+
+static const char *str_of(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *item_str(const cJSON *arr, int i)
+{
+	const cJSON *v = cJSON_GetArrayItem(arr, i);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double item_num(const cJSON *arr, int i)
+{
+	const cJSON *v = cJSON_GetArrayItem(arr, i);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static bool fits(const char *s, size_t n)
+{
+	return s && strlen(s) < n;
+}
+
+static void load_peers(struct hb_mx_crypto *cr, const cJSON *arr)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const char *curve = item_str(it, 0), *p = item_str(it, 1);
+		OlmSession *s;
+		if (!fits(curve, HB_MX_KEY_LEN) || !p || !(s = unpickle_session(cr, p)))
+			continue;
+		if (!hb_mx_crypto_peer_add(cr, curve, s))
+			hb_mx_olm_session_free(s);
+		else
+			cr->peers[cr->n_peers - 1].used_ms = (long long)item_num(it, 2);
+	}
+}
+
+static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const char *room = item_str(it, 0), *sender = item_str(it, 1);
+		const char *skey = item_str(it, 2), *sid = item_str(it, 3);
+		const char *p = item_str(it, 4);
+		OlmInboundGroupSession *s;
+		if (!fits(room, HB_MX_HASH_HEX) || !fits(sender, HB_MX_HASH_HEX) ||
+				!fits(skey, HB_MX_KEY_LEN) || !fits(sid, HB_MX_KEY_LEN) || !p)
+			continue;
+		struct inbound *in = hb_grow(cr->inbound, cr->n_inbound, sizeof(*in));
+		if (!in || !(s = unpickle_inbound(cr, p))) {
+			if (in)
+				cr->inbound = in;
+			continue;
+		}
+		cr->inbound = in;
+		in = &in[cr->n_inbound++];
+		*in = (struct inbound){ .session = s };
+		snprintf(in->room, sizeof(in->room), "%s", room);
+		snprintf(in->sender, sizeof(in->sender), "%s", sender);
+		snprintf(in->sender_key, sizeof(in->sender_key), "%s", skey);
+		snprintf(in->session_id, sizeof(in->session_id), "%s", sid);
+	}
+}
+
+static void load_outbound(struct hb_mx_crypto *cr, const cJSON *arr)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const char *room = item_str(it, 0), *p = item_str(it, 1);
+		OlmOutboundGroupSession *s;
+		if (!fits(room, HB_MX_HASH_HEX) || !p)
+			continue;
+		struct outbound *o = hb_grow(cr->outbound, cr->n_outbound, sizeof(*o));
+		if (!o || !(s = unpickle_outbound(cr, p))) {
+			if (o)
+				cr->outbound = o;
+			continue;
+		}
+		cr->outbound = o;
+		o = &o[cr->n_outbound++];
+		*o = (struct outbound){ .session = s,
+			.created_ms = (long long)item_num(it, 2),
+			.msgs = (long)item_num(it, 3) };
+		snprintf(o->room, sizeof(o->room), "%s", room);
+		const cJSON *h;
+		cJSON_ArrayForEach(h, cJSON_GetArrayItem(it, 4)) {
+			if (!cJSON_IsString(h) || !fits(h->valuestring, HB_MX_HASH_HEX))
+				continue;
+			void *grown = hb_grow(o->shared, o->n_shared, sizeof(*o->shared));
+			if (!grown)
+				break;
+			o->shared = grown;
+			snprintf(o->shared[o->n_shared++], HB_MX_HASH_HEX, "%s",
+				h->valuestring);
+		}
+	}
+}
+
+static void load_rooms(struct hb_mx_crypto *cr, const cJSON *arr)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const char *room = item_str(it, 0);
+		if (!fits(room, HB_MX_HASH_HEX))
+			continue;
+		struct e2e_room *r = hb_grow(cr->rooms, cr->n_rooms, sizeof(*r));
+		if (!r)
+			continue;
+		cr->rooms = r;
+		r = &r[cr->n_rooms++];
+		/* device lists may have changed while the bot was away */
+		*r = (struct e2e_room){ .rotation_ms = (long long)item_num(it, 1),
+			.rotation_msgs = (long)item_num(it, 2), .dirty = true };
+		snprintf(r->room, sizeof(r->room), "%s", room);
+	}
+}
+
+static void load_pending(struct hb_mx_crypto *cr, const cJSON *arr)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		const char *room = item_str(it, 0), *ev = item_str(it, 1);
+		const char *id = item_str(it, 2);
+		if (!room || !ev || !id)
+			continue;
+		struct pending *p = hb_grow(cr->pending, cr->n_pending, sizeof(*p));
+		if (!p)
+			continue;
+		cr->pending = p;
+		p = &p[cr->n_pending];
+		*p = (struct pending){ .room_id = strdup(room), .event = strdup(ev),
+			.event_id = strdup(id), .since_ms = (long long)item_num(it, 3) };
+		if (!p->room_id || !p->event || !p->event_id) {
+			free(p->room_id);
+			free(p->event);
+			free(p->event_id);
+			continue;
+		}
+		cr->n_pending++;
+	}
+}
+
+bool hb_mx_crypto_load(struct hb_mx_crypto *cr)
+{
+	FILE *f = fopen(cr->path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return true;
+		fprintf(stderr, "healthbot: matrix: cannot read %s: %s\n", cr->path,
+			strerror(errno));
+		return false;
+	}
+	char *data = malloc(MAX_FILE_BYTES);
+	size_t n = data ? fread(data, 1, MAX_FILE_BYTES, f) : 0;
+	fclose(f);
+	cJSON *root = data ? hb_json_parse(data, n, NULL) : NULL;
+	free(data);
+	const char *account = str_of(root, "account");
+	const char *device = str_of(root, "device_id");
+	const char *pickle = str_of(root, "olm_account");
+	bool ok = true;
+	if (!account || !device || !pickle) {
+		/* unlike the sync state, these keys cannot be made again: a
+		 * damaged file stops the bot rather than lose them quietly */
+		fprintf(stderr, "healthbot: matrix: %s is damaged; move it away to "
+			"start with new encryption keys\n", cr->path);
+		ok = false;
+	} else if (strcmp(account, cr->account_hash) != 0) {
+		hb_log(HB_LOG_WARN, "matrix_e2e", "warning=\"encryption state "
+			"belongs to another account: new keys\"");
+	} else if ((ok = hb_mx_crypto_load_account(cr, pickle) &&
+			(cr->device_id = strdup(device)) != NULL)) {
+		cr->device_keys_uploaded = cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(root, "uploaded"));
+		load_peers(cr, cJSON_GetObjectItemCaseSensitive(root, "peers"));
+		load_inbound(cr, cJSON_GetObjectItemCaseSensitive(root, "inbound"));
+		load_outbound(cr, cJSON_GetObjectItemCaseSensitive(root, "outbound"));
+		load_rooms(cr, cJSON_GetObjectItemCaseSensitive(root, "rooms"));
+		load_pending(cr, cJSON_GetObjectItemCaseSensitive(root, "pending"));
+		hb_log(HB_LOG_INFO, "matrix_e2e_state", "peers=%zu inbound=%zu "
+			"outbound=%zu rooms=%zu held=%zu", cr->n_peers, cr->n_inbound,
+			cr->n_outbound, cr->n_rooms, cr->n_pending);
+	}
+	cJSON_Delete(root);
+	return ok;
+}
+
+/* ---- writing ---- */
+
+static bool add_str(cJSON *arr, const char *s)
+{
+	cJSON *v = cJSON_CreateString(s);
+	return v && cJSON_AddItemToArray(arr, v);
+}
+
+static bool add_num(cJSON *arr, double d)
+{
+	cJSON *v = cJSON_CreateNumber(d);
+	return v && cJSON_AddItemToArray(arr, v);
+}
+
+/* Adds the pickle p (freed) to arr; false when it is missing. */
+static bool add_pickle(cJSON *arr, char *p)
+{
+	bool ok = p && add_str(arr, p);
+	free(p);
+	return ok;
+}
+
+static char *serialize(struct hb_mx_crypto *cr)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
+	cJSON *inbound = cJSON_AddArrayToObject(root, "inbound");
+	cJSON *outbound = cJSON_AddArrayToObject(root, "outbound");
+	cJSON *rooms = cJSON_AddArrayToObject(root, "rooms");
+	cJSON *pending = cJSON_AddArrayToObject(root, "pending");
+	char *out = NULL;
+	bool ok = peers && inbound && outbound && rooms && pending &&
+		cJSON_AddNumberToObject(root, "version", 1) &&
+		cJSON_AddStringToObject(root, "account", cr->account_hash) &&
+		cJSON_AddStringToObject(root, "device_id", cr->device_id) &&
+		cJSON_AddBoolToObject(root, "uploaded", cr->device_keys_uploaded);
+	char *acc = ok ? hb_mx_crypto_pickle_account(cr) : NULL;
+	ok = acc && cJSON_AddStringToObject(root, "olm_account", acc);
+	free(acc);
+	for (size_t i = 0; ok && i < cr->n_peers; i++) {
+		cJSON *a = cJSON_CreateArray();
+		ok = a && cJSON_AddItemToArray(peers, a) &&
+			add_str(a, cr->peers[i].curve) &&
+			add_pickle(a, pickle_session(cr, cr->peers[i].session)) &&
+			add_num(a, (double)cr->peers[i].used_ms);
+	}
+	for (size_t i = 0; ok && i < cr->n_inbound; i++) {
+		const struct inbound *in = &cr->inbound[i];
+		cJSON *a = cJSON_CreateArray();
+		ok = a && cJSON_AddItemToArray(inbound, a) && add_str(a, in->room) &&
+			add_str(a, in->sender) && add_str(a, in->sender_key) &&
+			add_str(a, in->session_id) &&
+			add_pickle(a, pickle_inbound(cr, in->session));
+	}
+	for (size_t i = 0; ok && i < cr->n_outbound; i++) {
+		const struct outbound *o = &cr->outbound[i];
+		cJSON *a = cJSON_CreateArray();
+		ok = a && cJSON_AddItemToArray(outbound, a) && add_str(a, o->room) &&
+			add_pickle(a, pickle_outbound(cr, o->session)) &&
+			add_num(a, (double)o->created_ms) && add_num(a, (double)o->msgs);
+		cJSON *shared = ok ? cJSON_CreateArray() : NULL;
+		ok = shared && cJSON_AddItemToArray(a, shared);
+		for (size_t k = 0; ok && k < o->n_shared; k++)
+			ok = add_str(shared, o->shared[k]);
+	}
+	for (size_t i = 0; ok && i < cr->n_rooms; i++) {
+		cJSON *a = cJSON_CreateArray();
+		ok = a && cJSON_AddItemToArray(rooms, a) &&
+			add_str(a, cr->rooms[i].room) &&
+			add_num(a, (double)cr->rooms[i].rotation_ms) &&
+			add_num(a, (double)cr->rooms[i].rotation_msgs);
+	}
+	for (size_t i = 0; ok && i < cr->n_pending; i++) {
+		const struct pending *p = &cr->pending[i];
+		cJSON *a = cJSON_CreateArray();
+		ok = a && cJSON_AddItemToArray(pending, a) && add_str(a, p->room_id) &&
+			add_str(a, p->event) && add_str(a, p->event_id) &&
+			add_num(a, (double)p->since_ms);
+	}
+	if (ok)
+		out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
+{
+	if (!cr->account || !cr->device_id)
+		return true; /* nothing made yet */
+	char *json = serialize(cr);
+	int fd = -1, dfd = -1;
+	const char *step = "serialize";
+	bool ok = false;
+	if (!json)
+		goto out;
+	step = "open";
+	fd = open(cr->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	step = "write";
+	if (!write_all(fd, json, strlen(json)) || !write_all(fd, "\n", 1))
+		goto out;
+	step = "fsync";
+	if (fsync(fd) != 0)
+		goto out;
+	step = "close";
+	int rc = close(fd);
+	fd = -1;
+	if (rc != 0)
+		goto out;
+	step = "rename";
+	if (rename(cr->tmp_path, cr->path) != 0)
+		goto out;
+	step = "fsync-dir";
+	dfd = open(cr->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0)
+		goto out;
+	ok = true;
+out:
+	if (!ok)
+		hb_log(HB_LOG_ERROR, "matrix_e2e_state", "error=\"cannot save the "
+			"encryption state\" step=%s errno=%d", step, errno);
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (json) {
+		/* pickles are encrypted, but no copy need linger */
+		memset(json, 0, strlen(json));
+		free(json);
+	}
+	return ok;
+}
+
+void hb_mx_crypto_reset(struct hb_mx_crypto *cr)
+{
+	for (size_t i = 0; i < cr->n_peers; i++)
+		hb_mx_olm_session_free(cr->peers[i].session);
+	free(cr->peers);
+	cr->peers = NULL;
+	cr->n_peers = 0;
+	for (size_t i = 0; i < cr->n_inbound; i++)
+		hb_mx_olm_inbound_free(cr->inbound[i].session);
+	free(cr->inbound);
+	cr->inbound = NULL;
+	cr->n_inbound = 0;
+	for (size_t i = 0; i < cr->n_outbound; i++)
+		hb_mx_outbound_clear(&cr->outbound[i]);
+	free(cr->outbound);
+	cr->outbound = NULL;
+	cr->n_outbound = 0;
+	free(cr->rooms);
+	cr->rooms = NULL;
+	cr->n_rooms = 0;
+	for (size_t i = 0; i < cr->n_devices; i++) {
+		free(cr->devices[i].user_id);
+		free(cr->devices[i].device_id);
+	}
+	free(cr->devices);
+	cr->devices = NULL;
+	cr->n_devices = 0;
+	for (size_t i = 0; i < cr->n_users; i++)
+		free(cr->users[i].user_id);
+	free(cr->users);
+	cr->users = NULL;
+	cr->n_users = 0;
+	for (size_t i = 0; i < cr->n_pending; i++) {
+		free(cr->pending[i].room_id);
+		free(cr->pending[i].event);
+		free(cr->pending[i].event_id);
+	}
+	free(cr->pending);
+	cr->pending = NULL;
+	cr->n_pending = 0;
+	free(cr->share.room_id);
+	for (size_t i = 0; i < cr->share.n_members; i++)
+		free(cr->share.members[i]);
+	free(cr->share.members);
+	free(cr->share.send_path);
+	free(cr->share.send_body);
+	memset(&cr->share, 0, sizeof(cr->share));
+}
