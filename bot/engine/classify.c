@@ -54,9 +54,8 @@ static void add_candidate(struct hb_analysis *an, const char *kind,
 bool hb_pattern_matches(const struct hb_engine *e, const struct hb_pattern *p,
 		const char *text, size_t len, pcre2_match_data *md)
 {
-	int rc = pcre2_match(p->re, (PCRE2_SPTR)text, len, 0, 0, md, e->match_ctx);
 	/* PCRE2_ERROR_MATCHLIMIT and friends: a hostile message is no match */
-	return rc >= 0;
+	return hb_pattern_match(e, p, text, len, 0, md) >= 0;
 }
 
 /* Only patterns whose literals occur in the text can match it. */
@@ -65,12 +64,43 @@ static bool may_match(const struct hb_analysis *an, const struct hb_pattern *p)
 	return an->no_prefilter || hb_prefilter_test(an->bits, p->slot);
 }
 
+/* Whether any of the patterns may match: their slots are consecutive
+ * (data.c adds them in order), and most messages leave every slot of
+ * most rules clear, so this one test saves a loop over each. */
+static inline bool may_match_any(const struct hb_analysis *an,
+		const struct hb_patterns *ps)
+{
+	return an->no_prefilter || (ps->n && hb_prefilter_any(an->bits,
+			ps->items[0].slot, ps->items[ps->n - 1].slot));
+}
+
+/* Whether a match of one of the patterns could still enter the
+ * candidate list: when it is full, only a higher score gets in. */
+static bool can_list(const struct hb_analysis *an, const struct hb_patterns *ps)
+{
+	if (an->n_candidates < HB_MAX_CANDIDATES)
+		return true;
+	int low = an->candidates[HB_MAX_CANDIDATES - 1].score;
+	for (size_t j = 0; j < ps->n; j++) {
+		if (ps->items[j].weight > low)
+			return true;
+	}
+	return false;
+}
+
 /* Red flags on one text (the message, or its typo-corrected copy), for
  * the severities not yet found. Every match of a pattern is weighed
  * against negation and history, not only the first. */
 static void run_redflags(const struct hb_engine *e, struct hb_analysis *an,
 		const char *text, size_t len, bool second)
 {
+	/* the rules' slots ascend (data.c): a cursor on the first slot that
+	 * may match skips every rule before it with one comparison */
+	uint32_t next = 0, end = 0;
+	if (e->n_redflags) {
+		const struct hb_patterns *ps = &e->redflags[e->n_redflags - 1].patterns;
+		end = ps->n ? ps->items[ps->n - 1].slot : 0;
+	}
 	for (size_t i = 0; i < e->n_redflags; i++) {
 		const struct hb_redflag *rf = &e->redflags[i];
 		bool crisis = rf->severity == HB_SEVERITY_CRISIS;
@@ -79,8 +109,20 @@ static void run_redflags(const struct hb_engine *e, struct hb_analysis *an,
 		 * rule beats an urgent one whatever the order */
 		const struct hb_redflag *have = crisis ? an->crisis : an->emergency;
 		bool settled = have && (crisis || have->severity >= rf->severity);
-		if (!an->explain && settled)
+		/* a settled rule's match changes nothing, and --explain only
+		 * lists it from the message itself (not from the corrected
+		 * copy) and while it can enter the list: a megabyte with every
+		 * rule's words ran every rule over all of it for nothing */
+		if ((settled && (!an->explain || second ||
+				!can_list(an, &rf->patterns))) || !rf->patterns.n)
 			continue;
+		if (!an->no_prefilter) {
+			uint32_t first = rf->patterns.items[0].slot;
+			if (next < first)
+				next = hb_prefilter_next(an->bits, first, end);
+			if (next > rf->patterns.items[rf->patterns.n - 1].slot)
+				continue;
+		}
 		for (size_t j = 0; j < rf->patterns.n; j++) {
 			const struct hb_pattern *p = &rf->patterns.items[j];
 			if (!may_match(an, p) || !hb_negation_match(e, p, rf->severity,
@@ -119,7 +161,12 @@ bool hb_classify_redflags(const struct hb_engine *e, struct hb_analysis *an)
 	/* misspelt danger words ("chset pain", "cant breth"): the red flags
 	 * again on a corrected copy, which the prefilter scans as it would
 	 * any message */
-	if (an->words_seen.n_unknown && (an->explain || !an->crisis || !an->emergency)) {
+	/* once every severity is settled the copy can add nothing, not
+	 * even to --explain (run_redflags() says why) */
+	bool settled = an->crisis && an->emergency &&
+		an->emergency->severity == HB_SEVERITY_EMERGENCY;
+	if (an->words_seen.n_unknown && (an->explain ? !settled :
+			!an->crisis || !an->emergency)) {
 		struct hb_buf fixed;
 		uint64_t bits[HB_PREFILTER_WORDS];
 		hb_buf_init(&fixed);
@@ -152,23 +199,26 @@ static int cmp_span(const void *a, const void *b)
 
 /* Lay terms into the articles' words. The prefilter bits of the
  * normalized text (set by the red-flag pass) pick the entries worth
- * running; overlapping matches resolve leftmost-longest. */
-static void rewrite(const struct hb_engine *e, struct hb_analysis *an)
+ * running; overlapping matches resolve leftmost-longest. False when no
+ * term was rewritten (the text is the normalized text). */
+static bool rewrite(const struct hb_engine *e, struct hb_analysis *an)
 {
+	bool changed = false;
 	const char *s = an->norm.data ? an->norm.data : "";
 	size_t len = an->norm.len, n = 0, off = 0;
 	struct span spans[64];
 	hb_buf_reset(&an->text);
 	for (size_t i = 0; i < e->n_lexicon; i++) {
 		const struct hb_lexeme *lx = &e->lexicon[i];
+		if (!may_match_any(an, &lx->patterns))
+			continue;
 		for (size_t j = 0; j < lx->patterns.n; j++) {
 			const struct hb_pattern *p = &lx->patterns.items[j];
 			size_t at = 0;
 			if (!may_match(an, p))
 				continue;
 			while (at < len && n < sizeof(spans) / sizeof(spans[0])) {
-				int rc = pcre2_match(p->re, (PCRE2_SPTR)s, len, at, 0,
-						an->md, e->match_ctx);
+				int rc = hb_pattern_match(e, p, s, len, at, an->md);
 				if (rc < 0)
 					break;
 				PCRE2_SIZE *ov = pcre2_get_ovector_pointer(an->md);
@@ -186,8 +236,10 @@ static void rewrite(const struct hb_engine *e, struct hb_analysis *an)
 		hb_buf_append(&an->text, spans[i].lx->canonical,
 			spans[i].lx->canonical_len);
 		off = spans[i].end;
+		changed = true;
 	}
 	hb_buf_append(&an->text, s + off, len - off);
+	return changed;
 }
 
 struct words_ctx {
@@ -279,13 +331,15 @@ bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 	if (!an->norm_scanned)
 		hb_prefilter_scan(e->prefilter, an->norm.data ? an->norm.data : "",
 			an->norm.len, an->bits);
-	rewrite(e, an);
+	bool rewritten = rewrite(e, an);
 	if (an->text.oom)
 		return false;
 	const char *text = an->text.data ? an->text.data : "";
 	size_t len = an->text.len;
 
-	hb_prefilter_scan(e->prefilter, text, len, an->bits);
+	/* the same text has the same bits: most messages name no lay term */
+	if (rewritten)
+		hb_prefilter_scan(e->prefilter, text, len, an->bits);
 	hb_text_words(text, len, see_word, &ctx);
 	an->n_words = ctx.n;
 	find_topic(e, &ctx);
@@ -298,6 +352,8 @@ bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 	for (size_t i = 0; i < e->n_intents; i++) {
 		const struct hb_intent *in = &e->intents[i];
 		const struct hb_pattern *best = NULL;
+		if (!may_match_any(an, &in->patterns))
+			continue;
 		for (size_t j = 0; j < in->patterns.n; j++) {
 			const struct hb_pattern *p = &in->patterns.items[j];
 			/* a weaker pattern cannot change the outcome */
@@ -321,6 +377,8 @@ bool hb_classify_question(const struct hb_engine *e, struct hb_analysis *an)
 	}
 	for (size_t i = 0; i < e->n_smalltalk && (!an->intent || an->explain); i++) {
 		const struct hb_smalltalk *st = &e->smalltalk[i];
+		if (!may_match_any(an, &st->patterns))
+			continue;
 		for (size_t j = 0; j < st->patterns.n; j++) {
 			const struct hb_pattern *p = &st->patterns.items[j];
 			if (!may_match(an, p) || !hb_pattern_matches(e, p, text, len, an->md))

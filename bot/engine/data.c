@@ -137,6 +137,8 @@ out:
 	return ok;
 }
 
+/* One entry's patterns get consecutive slots, in order: classify.c tests
+ * an entry's whole range at once (may_match_any()). */
 static bool add_all(struct hb_prefilter *pf, struct hb_patterns *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {

@@ -270,6 +270,7 @@ struct hb_engine *hb_engine_create(const struct hb_engine_options *opts,
 	e->topics_line = hb_buf_steal(&topics);
 	if (!e->emergency_number || !e->crisis_number || !e->topics_line ||
 			!build_index(e) || !hb_reply_render_sources(e) ||
+			!hb_reply_render_wording(e) ||
 			!hb_passage_resolve_all(e)) {
 		hb_error_set(err, opts->intents_dir, "", 0, 0, "out of memory");
 		goto fail;
@@ -285,6 +286,7 @@ void hb_engine_destroy(struct hb_engine *e)
 	if (!e)
 		return;
 	hb_passage_free_all(e);
+	hb_reply_rendered_free(e);
 	for (size_t i = 0; i < e->n_articles; i++)
 		hb_article_finish(&e->articles[i]);
 	free(e->articles);

@@ -59,10 +59,43 @@ static pcre2_code *compile(struct hb_loader *ld, const char *entry,
 			(char *)msg);
 		return NULL;
 	}
-	/* JIT is an optimisation: without it pcre2_match() interprets */
-	if (!ld->engine->no_jit)
-		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled on first use (hb_pattern_code()) */
 	return re;
+}
+
+pcre2_code *hb_pattern_code(const struct hb_engine *e, const struct hb_pattern *p)
+{
+	/* the pattern is part of the immutable library; only its code
+	 * cache changes, and only through atomics */
+	_Atomic(pcre2_code *) *slot = (_Atomic(pcre2_code *) *)&p->code;
+	pcre2_code *code = atomic_load_explicit(slot, memory_order_acquire);
+	if (code)
+		return code;
+	/* JIT is an optimisation: without it (no_jit, out of memory, no
+	 * executable memory) pcre2_match() interprets re itself */
+	code = e->no_jit ? NULL : pcre2_code_copy(p->re);
+	if (code && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0) {
+		pcre2_code_free(code);
+		code = NULL;
+	}
+	if (!code)
+		code = p->re;
+	pcre2_code *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(slot, &none, code,
+			memory_order_acq_rel, memory_order_acquire)) {
+		/* another thread got there first: use its code */
+		if (code != p->re)
+			pcre2_code_free(code);
+		code = none;
+	}
+	return code;
+}
+
+int hb_pattern_match(const struct hb_engine *e, const struct hb_pattern *p,
+		const char *text, size_t len, size_t at, pcre2_match_data *md)
+{
+	return pcre2_match(hb_pattern_code(e, p), (PCRE2_SPTR)text, len, at, 0,
+			md, e->match_ctx);
 }
 
 static bool check_keys(struct hb_loader *ld, const char *entry, const cJSON *obj,
@@ -294,6 +327,9 @@ void hb_data_patterns_finish(struct hb_patterns *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->items[i].id);
 		free(p->items[i].source);
+		pcre2_code *code = atomic_load(&p->items[i].code);
+		if (code != p->items[i].re)
+			pcre2_code_free(code);
 		pcre2_code_free(p->items[i].re);
 	}
 	free(p->items);
@@ -519,7 +555,7 @@ bool hb_data_lexicon(struct hb_loader *ld, const cJSON *arr)
 			}
 			pcre2_code_free(p->re);
 			free(p->source);
-			p->re = re;
+			p->re = re; /* not run yet: no code to drop */
 			p->source = hb_buf_steal(&w);
 		}
 	}

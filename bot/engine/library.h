@@ -5,6 +5,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "healthbot.h"
@@ -15,6 +16,7 @@ struct hb_subjects;
 struct hb_negation;
 struct hb_langs;
 struct hb_typo;
+struct hb_rendered;
 
 enum hb_block_type {
 	HB_BLOCK_PARAGRAPH,
@@ -66,6 +68,13 @@ struct hb_pattern {
 	char *id;      /* "<entry>#<n>" */
 	char *source;
 	pcre2_code *re;
+	/* What pcre2_match() runs (hb_pattern_code()): NULL until the first
+	 * use, then a JIT-compiled copy of re, or re itself when JIT is off
+	 * or fails. JIT-compiling all ~700 patterns at load was 45% of the
+	 * start-up, while a message runs a handful of them. A copy, stored
+	 * atomically, so another thread answering with the same engine sees
+	 * either nothing (and compiles its own) or a finished one. */
+	_Atomic(pcre2_code *) code;
 	int weight;
 	uint32_t slot;  /* bit in the literal prefilter */
 };
@@ -223,6 +232,10 @@ struct hb_engine {
 	bool no_jit;
 	char *locale;
 	char *topics_line; /* "Night leg cramps, …" */
+	/* wording that names no article (escalations, the fallback) in
+	 * every language, rendered once at load (reply.c) */
+	struct hb_rendered *rendered;
+	size_t n_rendered;
 };
 
 /* article.c */
@@ -247,6 +260,12 @@ void hb_wordmap_finish(struct hb_wordmap *map);
 bool hb_strset_add(struct hb_strset *set, const char *s, size_t len);
 bool hb_strset_has(const struct hb_strset *set, const char *s, size_t len);
 void hb_strset_finish(struct hb_strset *set);
+
+/* patterns (entries.c) */
+pcre2_code *hb_pattern_code(const struct hb_engine *e, const struct hb_pattern *p);
+/* pcre2_match() of p on text from offset at. */
+int hb_pattern_match(const struct hb_engine *e, const struct hb_pattern *p,
+		const char *text, size_t len, size_t at, pcre2_match_data *md);
 
 /* data.c */
 bool hb_data_load(struct hb_engine *engine, const char *dir,

@@ -659,8 +659,7 @@ static bool match_at(const struct hb_engine *e, const struct hb_pattern *p,
 		const char *text, size_t len, size_t at, pcre2_match_data *md)
 {
 	/* PCRE2_ERROR_MATCHLIMIT and friends: a hostile message is no match */
-	return pcre2_match(p->re, (PCRE2_SPTR)text, len, at, 0, md,
-			e->match_ctx) >= 0;
+	return hb_pattern_match(e, p, text, len, at, md) >= 0;
 }
 
 static size_t next_char(const char *text, size_t len, size_t at)

@@ -45,6 +45,40 @@ static inline bool hb_prefilter_test(const uint64_t *bits, uint32_t slot)
 	return (bits[slot / 64] >> (slot % 64)) & 1;
 }
 
+/* The first slot from `from` to `to` (inclusive) that may match, or
+ * to + 1: walks a range of rules with one word test per 64 slots. */
+static inline uint32_t hb_prefilter_next(const uint64_t *bits, uint32_t from,
+		uint32_t to)
+{
+	uint32_t w = from / 64;
+	uint64_t word = bits[w] & (~0ull << (from % 64));
+	while (!word) {
+		if (++w > to / 64)
+			return to + 1;
+		word = bits[w];
+	}
+	uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(word);
+	return s <= to ? s : to + 1;
+}
+
+/* Whether any slot from `from` to `to` (inclusive) may match: a rule's
+ * patterns have consecutive slots, so one test can skip all of them. */
+static inline bool hb_prefilter_any(const uint64_t *bits, uint32_t from,
+		uint32_t to)
+{
+	uint32_t a = from / 64, b = to / 64;
+	uint64_t lo = ~0ull << (from % 64), hi = ~0ull >> (63 - to % 64);
+	if (a == b)
+		return bits[a] & lo & hi;
+	if (bits[a] & lo)
+		return true;
+	for (uint32_t w = a + 1; w < b; w++) {
+		if (bits[w])
+			return true;
+	}
+	return bits[b] & hi;
+}
+
 /*
  * The requirement of one pattern, for tests and review: each string is one
  * conjunct written "a|b|c" (one of them must occur). False when there is

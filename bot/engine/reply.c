@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "grow.h"
 #include "lang.h"
 #include "library.h"
 #include "reply.h"
@@ -163,10 +164,81 @@ static bool finish_reply(struct hb_buf *text, struct hb_buf *html,
 
 /* Service wording (fallbacks, small talk, escalations) as one paragraph
  * per line. */
+struct hb_rendered {
+	const char *tmpl; /* the engine's own string: found by address */
+	char *text, *html;
+	size_t text_len, html_len;
+};
+
+static bool render(struct hb_engine *e, const char *tmpl)
+{
+	for (size_t i = 0; i < e->n_rendered; i++) {
+		if (e->rendered[i].tmpl == tmpl)
+			return true;
+	}
+	struct hb_rendered *r = hb_grow(e->rendered, e->n_rendered, sizeof(*r));
+	if (!r)
+		return false;
+	e->rendered = r;
+	struct hb_buf text, html;
+	hb_buf_init(&text);
+	hb_buf_init(&html);
+	hb_reply_expand(e, NULL, NULL, tmpl, &text, NULL);
+	hb_buf_html_paragraphs(&html, text.data ? text.data : "", text.len);
+	r = &e->rendered[e->n_rendered];
+	r->tmpl = tmpl;
+	r->text_len = text.len;
+	r->html_len = html.len;
+	r->text = hb_buf_steal(&text);
+	r->html = hb_buf_steal(&html);
+	if (!r->text || !r->html) {
+		free(r->text);
+		free(r->html);
+		return false;
+	}
+	e->n_rendered++;
+	return true;
+}
+
+bool hb_reply_render_wording(struct hb_engine *e)
+{
+	size_t n_langs = e->langs ? e->langs->n : 0;
+	for (int lang = -1; lang < (int)n_langs; lang++) {
+		for (int k = 0; k < HB_WORD_COUNT; k++) {
+			const char *tmpl = hb_lang_wording(e, lang, (enum hb_wording)k);
+			if (tmpl && !render(e, tmpl))
+				return false;
+		}
+		const char *note = hb_lang_library_note(e, lang);
+		if (note && !render(e, note))
+			return false;
+	}
+	return true;
+}
+
+void hb_reply_rendered_free(struct hb_engine *e)
+{
+	for (size_t i = 0; i < e->n_rendered; i++) {
+		free(e->rendered[i].text);
+		free(e->rendered[i].html);
+	}
+	free(e->rendered);
+	e->rendered = NULL;
+	e->n_rendered = 0;
+}
+
 static void wording(const struct hb_engine *e, const struct hb_article *a,
 		const char *sections, const char *tmpl, struct hb_buf *text,
 		struct hb_buf *html)
 {
+	for (size_t i = 0; !a && !sections && i < e->n_rendered; i++) {
+		const struct hb_rendered *r = &e->rendered[i];
+		if (r->tmpl == tmpl) {
+			hb_buf_append(text, r->text, r->text_len);
+			hb_buf_append(html, r->html, r->html_len);
+			return;
+		}
+	}
 	struct hb_buf plain;
 	hb_buf_init(&plain);
 	hb_reply_expand(e, a, sections, tmpl, &plain, NULL);

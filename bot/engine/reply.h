@@ -22,6 +22,11 @@ void hb_reply_passage(const struct hb_engine *e, const struct hb_article *a,
 		size_t n, struct hb_buf *text, struct hb_buf *html);
 /* At load: every article's source line and disclaimer, rendered once. */
 bool hb_reply_render_sources(struct hb_engine *e);
+/* At load: the wording that names no article, in every language,
+ * rendered once (an escalation was half wording); freed by
+ * hb_reply_rendered_free(). */
+bool hb_reply_render_wording(struct hb_engine *e);
+void hb_reply_rendered_free(struct hb_engine *e);
 
 /* Each fills out and returns false only when memory runs out. */
 bool hb_reply_fallback(const struct hb_engine *e, const char *rule,

@@ -203,9 +203,7 @@ static bool load_patterns(struct hb_loader *ld, const char *key,
 				(char *)msg);
 			return false;
 		}
-		/* JIT is an optimisation: without it pcre2_match() interprets */
-		if (!ld->engine->no_jit)
-			pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+		/* JIT-compiled on first use (hb_pattern_code()) */
 	}
 	return true;
 }
