@@ -200,16 +200,6 @@ static void req_and_all(struct parser *ps, struct req *r, struct req *other)
 	other->n = 0;
 }
 
-static const struct litset *req_best(const struct req *r)
-{
-	const struct litset *best = NULL;
-	for (size_t i = 0; i < r->n; i++) {
-		if (!best || set_min_len(&r->sets[i]) > set_min_len(best))
-			best = &r->sets[i];
-	}
-	return best;
-}
-
 /* run = run x tail (every string of run followed by every string of
  * tail); false when that would grow past the limits. */
 static bool product(struct parser *ps, struct litset *run,
@@ -631,14 +621,25 @@ static struct req parse_seq(struct parser *ps, struct litset *exact,
 	return r;
 }
 
-/* Alternatives: exact when every branch is; otherwise the union of each
- * branch's most selective set (a disjunction of conjunctions is more than
- * this model keeps, and a union is always safe). */
+/* Ranks conjuncts: the longer shortest string first, then by first
+ * string, so that the same set ranks the same in every branch. */
+static bool more_selective(const struct litset *a, const struct litset *b)
+{
+	size_t la = set_min_len(a), lb = set_min_len(b);
+	if (la != lb)
+		return la > lb;
+	return a->n && b->n && strcmp(a->s[0], b->s[0]) < 0;
+}
+
+/* Alternatives: exact when every branch is; otherwise up to MAX_AND
+ * unions of one set from each branch (a disjunction of conjunctions is
+ * more than this model keeps, and such a union is always safe). */
 static struct req parse_alt(struct parser *ps, struct litset *exact,
 		bool *is_exact)
 {
 	struct req out = {0};
-	struct litset any = {0}, all_exact = {0};
+	struct litset any[MAX_AND] = {{0}}, all_exact = {0};
+	size_t n_unions = 0;
 	bool valid = true, exact_all = true;
 	size_t branches = 0;
 	struct req first = {0};
@@ -660,12 +661,31 @@ static struct req parse_alt(struct parser *ps, struct litset *exact,
 			exact_all = false;
 		}
 		set_free(ps, &ex);
-		const struct litset *best = req_best(&b);
-		if (!best)
+		if (!b.n)
 			valid = false;
-		for (size_t i = 0; valid && best && i < best->n; i++) {
-			if (!set_add(ps, &any, best->s[i], str_len(best->s[i])))
-				ps->fail = true;
+		/* union k takes the branch's k-th most selective conjunct (its
+		 * last when it has fewer): each union holds one set every
+		 * branch requires, so each is a requirement of the whole.
+		 * "A.*B.*C|B.*C.*A" needs A, B and C, not only one of them. */
+		const struct litset *order[MAX_AND];
+		for (size_t k = 0; valid && k < b.n; k++) {
+			size_t at = k;
+			order[k] = &b.sets[k];
+			while (at > 0 && more_selective(order[at], order[at - 1])) {
+				const struct litset *t = order[at];
+				order[at] = order[at - 1];
+				order[at - 1] = t;
+				at--;
+			}
+		}
+		if (valid && b.n > n_unions)
+			n_unions = b.n;
+		for (size_t k = 0; valid && k < MAX_AND; k++) {
+			const struct litset *set = order[k < b.n ? k : b.n - 1];
+			for (size_t i = 0; i < set->n; i++) {
+				if (!set_add(ps, &any[k], set->s[i], str_len(set->s[i])))
+					ps->fail = true;
+			}
 		}
 		if (branches == 1)
 			first = b;
@@ -682,14 +702,18 @@ static struct req parse_alt(struct parser *ps, struct litset *exact,
 	} else
 		set_free(ps, &all_exact);
 	if (branches == 1) {
-		set_free(ps, &any);
+		for (size_t k = 0; k < MAX_AND; k++)
+			set_free(ps, &any[k]);
 		return first;
 	}
 	req_clear(ps, &first);
-	if (valid)
-		req_and(ps, &out, &any);
-	else
-		set_free(ps, &any);
+	for (size_t k = 0; k < MAX_AND; k++) {
+		/* past the most conjuncts a branch has, a union repeats one */
+		if (valid && k < n_unions)
+			req_and(ps, &out, &any[k]);
+		else
+			set_free(ps, &any[k]);
+	}
 	return out;
 }
 
