@@ -264,6 +264,49 @@ def test_restart_and_kill_keep_answering_exactly_once(world):
     assert bot.stop() == 0
 
 
+def test_member_leaving_gets_no_later_keys(world):
+    """In a group room every member's devices get the bot's room key; when
+    one leaves, the next answer comes from a new session they never got."""
+    bot = e2e_bot(world, "e2egroup")
+    ua, ub = patient_user(world, "pat6a"), patient_user(world, "pat6b")
+
+    async def main():
+        a, b = Patient(world, ua, "PAT6ADEV"), Patient(world, ub, "PAT6BDEV")
+        await a.login()
+        await b.login()
+        r = await a.nio.room_create(
+            invite=[bot.user_id, ub.user_id],
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": {"algorithm": MEGOLM}}])
+        room = r.room_id
+        await b.nio.join(room)
+
+        async def all_joined():
+            await a.sync()
+            users = a.nio.rooms[room].users if room in a.nio.rooms else {}
+            return all(u in users and not users[u].invited
+                       for u in (bot.user_id, ub.user_id))
+        await until(all_joined, 30, "everyone to join")
+        await b.sync()
+        q1 = await a.ask(room, "!health what causes night leg cramps?")
+        await a.reply(room, q1, bot.user_id)
+        r1 = await b.reply(room, q1, bot.user_id)  # b reads it too
+        assert "Source:" in r1.body
+        await b.nio.room_leave(room)
+        await b.close()
+        await a.sync()
+        q2 = await a.ask(room, "!health how can I prevent night leg cramps?")
+        r2 = await a.reply(room, q2, bot.user_id)
+        assert "prevent" in r2.body
+        raw = {q: raw_replies(ua, room, q, bot.user_id)[0]["content"]["session_id"]
+               for q in (q1, q2)}
+        assert raw[q1] != raw[q2]
+        await a.close()
+    asyncio.run(main())
+    assert "event=matrix_e2e_session action=new why=member-left" in bot.log()
+    assert bot.stop() == 0
+
+
 def test_message_held_until_its_key_comes(world):
     """The room key travels apart from the message (to-device): a message
     whose key comes later is answered then, and only then."""
