@@ -108,6 +108,13 @@ static void test_extraction(void **state)
 	literals("(?:sore|pain)?\\s*legs?", "leg|legs");
 	literals("CHEST", "chest");               /* patterns are caseless */
 	literals("caf\xc3\xa9", "caf");
+	/* the same lists in another order: each branch needs all three, so
+	 * all three are required (a message with two runs nothing) */
+	literals("(?:tight|swollen).{0,60}(?:leg|calf).{0,60}(?:fall|crush)|"
+		"(?:leg|calf).{0,60}(?:fall|crush).{0,60}(?:tight|swollen)",
+		"calf|leg & crush|fall & swollen|tight");
+	/* branches with different lists: one union per rank */
+	literals("apple.*pear|plum.*fig", "apple|plum & fig|pear");
 }
 
 /* A pseudo-random generator with a fixed seed: failures reproduce. */
