@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "prefilter.h"
 #include "prefilter_internal.h"
 
@@ -106,7 +107,7 @@ static bool insert(struct hb_prefilter *pf, const char *lit, uint32_t slot)
 	struct node *n = &pf->nodes[cur];
 	if (n->n_out && n->out[n->n_out - 1] == slot)
 		return true;
-	uint32_t *o = realloc(n->out, (n->n_out + 1) * sizeof(*o));
+	uint32_t *o = hb_grow(n->out, n->n_out, sizeof(*o));
 	if (!o)
 		return false;
 	n->out = o;
@@ -120,7 +121,7 @@ bool hb_prefilter_add(struct hb_prefilter *pf, const char *source,
 	struct req r;
 	if (pf->n_slots >= HB_PREFILTER_MAX_SLOTS)
 		return false;
-	void *slots = realloc(pf->slots, (pf->n_slots + 1) * sizeof(*pf->slots));
+	void *slots = hb_grow(pf->slots, pf->n_slots, sizeof(*pf->slots));
 	if (!slots)
 		return false;
 	pf->slots = slots;
