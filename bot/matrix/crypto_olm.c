@@ -330,12 +330,14 @@ void hb_mx_crypto_read_sync(struct hb_mx_crypto *cr, const cJSON *root)
 	 * recheck every room (a device gone means a new session) */
 	const cJSON *u;
 	bool devices = false;
+	int n_changed = 0, n_left = 0;
 	cJSON_ArrayForEach(u, get(get(root, "device_lists"), "changed")) {
 		struct known_user *k = cJSON_IsString(u) ? known_user(cr,
 			u->valuestring) : NULL;
 		if (k)
 			k->stale = true;
 		devices = true;
+		n_changed++;
 	}
 	cJSON_ArrayForEach(u, get(get(root, "device_lists"), "left")) {
 		struct known_user *k = cJSON_IsString(u) ? known_user(cr,
@@ -343,7 +345,11 @@ void hb_mx_crypto_read_sync(struct hb_mx_crypto *cr, const cJSON *root)
 		if (k)
 			k->stale = true;
 		devices = true;
+		n_left++;
 	}
+	if (devices)
+		hb_log(HB_LOG_INFO, "matrix_e2e_devices", "changed=%d left=%d",
+			n_changed, n_left);
 	for (size_t i = 0; devices && i < cr->n_rooms; i++)
 		cr->rooms[i].dirty = true;
 	const cJSON *counts = get(root, "device_one_time_keys_count");

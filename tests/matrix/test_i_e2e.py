@@ -203,12 +203,14 @@ def test_new_device_reads_replies_sent_after_it_came(world):
         room = await p1.encrypted_dm(bot.user_id)
         q1 = await p1.ask(room, "what causes night leg cramps?")
         await p1.reply(room, q1, bot.user_id)
-        # a second device logs in (a phone next to the laptop)
+        # a second device logs in (a phone next to the laptop); the bot
+        # learns of it from its sync's device_lists
+        seen = bot.log().count("event=matrix_e2e_devices changed=")
         p2 = Patient(world, user, "PAT2DEV2")
         await p2.login()
         await p1.sync()
-        # the bot learns of it from its sync's device_lists
-        time.sleep(2)
+        wait_until(lambda: bot.log().count("event=matrix_e2e_devices changed=")
+                   > seen, 30, what="the bot to see the new device")
         q2 = await p1.ask(room, "how can I prevent night leg cramps?")
         r1 = await p1.reply(room, q2, bot.user_id)
         r2 = await p2.reply(room, q2, bot.user_id)
