@@ -24,6 +24,7 @@
 #include "grow.h"
 #include "json.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_FILE_BYTES (64 * 1024 * 1024)
 
@@ -346,61 +347,18 @@ static char *serialize(struct hb_mx_crypto *cr)
 	return out;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
 {
 	if (!cr->account || !cr->device_id)
 		return true; /* nothing made yet */
 	char *json = serialize(cr);
-	int fd = -1, dfd = -1;
 	const char *step = "serialize";
-	bool ok = false;
-	if (!json)
-		goto out;
-	step = "open";
-	fd = open(cr->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	step = "write";
-	if (!write_all(fd, json, strlen(json)) || !write_all(fd, "\n", 1))
-		goto out;
-	step = "fsync";
-	if (fsync(fd) != 0)
-		goto out;
-	step = "close";
-	int rc = close(fd);
-	fd = -1;
-	if (rc != 0)
-		goto out;
-	step = "rename";
-	if (rename(cr->tmp_path, cr->path) != 0)
-		goto out;
-	step = "fsync-dir";
-	dfd = open(cr->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0)
-		goto out;
-	ok = true;
-out:
+	bool ok = json && hb_mx_write_atomic(cr->path, cr->tmp_path, cr->dir,
+		json, &step);
 	if (!ok)
 		hb_log(HB_LOG_ERROR, "matrix_e2e_state", "error=\"cannot save the "
-			"encryption state\" step=%s errno=%d", step, errno);
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
+			"encryption state\" step=%s errno=%d",
+			step, errno);
 	if (json) {
 		/* pickles are encrypted, but no copy need linger */
 		memset(json, 0, strlen(json));

@@ -343,61 +343,15 @@ out:
 	return out;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 bool hb_mx_store_save(struct hb_mx_store *s)
 {
 	char *json = serialize(s);
-	int fd = -1, dfd = -1;
 	const char *step = "serialize";
-	bool ok = false;
-	if (!json)
-		goto out;
-	step = "open";
-	fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	step = "write";
-	if (!write_all(fd, json, strlen(json)) || !write_all(fd, "\n", 1))
-		goto out;
-	step = "fsync";
-	if (fsync(fd) != 0)
-		goto out;
-	step = "close";
-	int rc = close(fd);
-	fd = -1;
-	if (rc != 0)
-		goto out;
-	step = "rename";
-	if (rename(s->tmp_path, s->path) != 0)
-		goto out;
-	/* the rename itself must reach the disk before an answer counts as
-	 * remembered */
-	step = "fsync-dir";
-	dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0)
-		goto out;
-	ok = true;
-out:
+	bool ok = json && hb_mx_write_atomic(s->path, s->tmp_path, s->dir,
+		json, &step);
 	if (!ok)
 		hb_log(HB_LOG_ERROR, "matrix_state", "error=\"cannot save state\" step=%s errno=%d",
 			step, errno);
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
 	free(json);
 	return ok;
 }

@@ -1,8 +1,11 @@
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -138,4 +141,58 @@ const char *hb_mx_user_server(const char *id)
 {
 	const char *colon = id ? strchr(id, ':') : NULL;
 	return colon && colon[1] ? colon + 1 : NULL;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+bool hb_mx_write_atomic(const char *path, const char *tmp_path,
+		const char *dir, const char *text, const char **step)
+{
+	int fd = -1, dfd = -1;
+	bool ok = false;
+	*step = "open";
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	*step = "write";
+	if (!write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1))
+		goto out;
+	*step = "fsync";
+	if (fsync(fd) != 0)
+		goto out;
+	*step = "close";
+	int rc = close(fd);
+	fd = -1;
+	if (rc != 0)
+		goto out;
+	*step = "rename";
+	if (rename(tmp_path, path) != 0)
+		goto out;
+	*step = "fsync-dir";
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0)
+		goto out;
+	ok = true;
+out:
+	{
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+		errno = saved;
+	}
+	return ok;
 }

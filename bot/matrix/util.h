@@ -41,4 +41,14 @@ bool hb_mx_user_id_valid(const char *id);
 /* The server part of a user id, or NULL. */
 const char *hb_mx_user_server(const char *id);
 
+/*
+ * Replaces path with text and a newline so that a crash leaves the old
+ * file or the new one, never a mix: written to tmp_path (mode 0600),
+ * fsynced, renamed over path, and dir fsynced so the rename itself is on
+ * disk before the caller counts the state as saved. On failure returns
+ * false with *step naming what failed (errno is its error).
+ */
+bool hb_mx_write_atomic(const char *path, const char *tmp_path,
+		const char *dir, const char *text, const char **step);
+
 #endif
