@@ -484,6 +484,17 @@ bool hb_mx_crypto_pending_next(struct hb_mx_crypto *cr, char **room_id,
 		bool late = now - p->since_ms >= cr->undecryptable_ms;
 		if (d == HB_MX_DECRYPT_NO_KEY && !late)
 			continue;
+		if (d == HB_MX_DECRYPT_REPLAY) {
+			/* a copy of a message read already (logged): dropped,
+			 * neither answered nor noticed */
+			hb_log(HB_LOG_INFO, "matrix_e2e_held", "outcome=replay "
+				"waited_ms=%lld", now - p->since_ms);
+			free(p->room_id);
+			free(p->event_id);
+			/* the next one moved into slot i: it is looked at next */
+			pending_drop(cr, i--);
+			continue;
+		}
 		if (d != HB_MX_DECRYPT_OK)
 			*plain = NULL;
 		*room_id = p->room_id;

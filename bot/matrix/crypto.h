@@ -52,6 +52,10 @@ void hb_mx_crypto_destroy(struct hb_mx_crypto *cr);
 bool hb_mx_crypto_set_device(struct hb_mx_crypto *cr, const char *device_id);
 /* Writes the pickles durably (write, fsync, rename, fsync the dir). */
 bool hb_mx_crypto_save(struct hb_mx_crypto *cr);
+/* Saves when messages were decrypted since the last save (the message
+ * indices read, for replays): called at the end of a sync batch, before
+ * its token is saved. False when the save failed (logged). */
+bool hb_mx_crypto_save_read(struct hb_mx_crypto *cr);
 
 /* Keys to upload, as the /keys/upload body: the signed device keys until
  * they were accepted once, and one-time keys up to half of what the
@@ -76,10 +80,14 @@ enum hb_mx_decrypt {
 	HB_MX_DECRYPT_OK,
 	HB_MX_DECRYPT_NO_KEY,  /* the room key has not come (yet) */
 	HB_MX_DECRYPT_FAILED,  /* not decryptable, or not by this sender */
+	HB_MX_DECRYPT_REPLAY,  /* a message index already read in another
+	                        * event: a replayed copy, to ignore (logged) */
 };
 /* An m.room.encrypted room event as the plain event it holds (type and
  * content decrypted; event_id, sender, origin_server_ts from outside),
- * in *plain to free with cJSON_Delete. */
+ * in *plain to free with cJSON_Delete. The session's message index is
+ * remembered with the event id: the same event decrypts again, another
+ * event with that index is HB_MX_DECRYPT_REPLAY. */
 enum hb_mx_decrypt hb_mx_crypto_decrypt(struct hb_mx_crypto *cr,
 		const char *room_id, const struct cJSON *event, struct cJSON **plain);
 

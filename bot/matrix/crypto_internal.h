@@ -6,6 +6,7 @@
 #include <olm/outbound_group_session.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -29,12 +30,33 @@ struct olm_peer {
 	long long used_ms;          /* newest session first for sending */
 };
 
+/* A message index of an inbound session that was read, and the event
+ * (its id, hashed) it came in: the same index under another event id is
+ * a replayed copy, refused. */
+struct seen_index {
+	uint32_t index;
+	char event[HB_MX_HASH_HEX];
+};
+
+/*
+ * Indices remembered per inbound session, the lowest forgotten first.
+ * Senders make a new session every 100 messages unless the room says
+ * otherwise (Element, matrix-nio and the bot itself), so this holds every
+ * index of a session five times over while a session a room keeps for
+ * long cannot grow the state file without end: about 50 bytes an index,
+ * 25 KB a session at most. A replay of an index older than all those
+ * kept is not recognised.
+ */
+#define HB_MX_SEEN_MAX 500
+
 struct inbound {
 	char room[HB_MX_HASH_HEX];  /* room id, hashed */
 	char sender[HB_MX_HASH_HEX]; /* the user the key came from, hashed */
 	char sender_key[HB_MX_KEY_LEN];
 	char session_id[HB_MX_KEY_LEN];
 	OlmInboundGroupSession *session;
+	struct seen_index *seen;    /* sorted by index, at most HB_MX_SEEN_MAX */
+	size_t n_seen;
 };
 
 struct outbound {
@@ -104,6 +126,7 @@ struct hb_mx_crypto {
 	struct pending *pending;
 	size_t n_pending;
 	long long undecryptable_ms;
+	bool seen_unsaved;  /* message indices read since the last save */
 
 	/* crypto_task.c: the upload under way, and what follows it */
 	void (*upload_then)(struct hb_mx_client *c);
@@ -142,6 +165,13 @@ OlmSession *hb_mx_olm_session_new(void);
 void hb_mx_olm_session_free(OlmSession *s);
 OlmInboundGroupSession *hb_mx_olm_inbound_new(void);
 void hb_mx_olm_inbound_free(OlmInboundGroupSession *s);
+/* frees the session and its seen indices */
+void hb_mx_inbound_clear(struct inbound *in);
+/* Remembers that index was read in the event whose id hashes to event
+ * (kept sorted; at the cap the lowest index goes). An index already
+ * there keeps its first event. False when memory runs out. */
+bool hb_mx_inbound_seen_add(struct inbound *in, uint32_t index,
+		const char *event);
 OlmOutboundGroupSession *hb_mx_olm_outbound_new(void);
 void hb_mx_olm_outbound_free(OlmOutboundGroupSession *s);
 void hb_mx_outbound_clear(struct outbound *o);

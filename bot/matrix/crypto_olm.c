@@ -62,6 +62,54 @@ void hb_mx_olm_inbound_free(OlmInboundGroupSession *s)
 	free(s);
 }
 
+void hb_mx_inbound_clear(struct inbound *in)
+{
+	hb_mx_olm_inbound_free(in->session);
+	free(in->seen);
+	*in = (struct inbound){0};
+}
+
+/* Where index is, or would go, in in->seen. */
+static size_t seen_find(const struct inbound *in, uint32_t index)
+{
+	size_t lo = 0, hi = in->n_seen;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (in->seen[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool hb_mx_inbound_seen_add(struct inbound *in, uint32_t index,
+		const char *event)
+{
+	size_t at = seen_find(in, index);
+	if (at < in->n_seen && in->seen[at].index == index)
+		return true;
+	if (in->n_seen >= HB_MX_SEEN_MAX) {
+		/* older than every index kept: not kept either */
+		if (at == 0)
+			return true;
+		memmove(&in->seen[0], &in->seen[1], (at - 1) * sizeof(*in->seen));
+		at--;
+	} else {
+		struct seen_index *grown = hb_grow(in->seen, in->n_seen,
+			sizeof(*grown));
+		if (!grown)
+			return false;
+		in->seen = grown;
+		memmove(&in->seen[at + 1], &in->seen[at],
+			(in->n_seen - at) * sizeof(*in->seen));
+		in->n_seen++;
+	}
+	in->seen[at].index = index;
+	snprintf(in->seen[at].event, sizeof(in->seen[at].event), "%s", event);
+	return true;
+}
+
 OlmOutboundGroupSession *hb_mx_olm_outbound_new(void)
 {
 	void *m = malloc(olm_outbound_group_session_size());
@@ -364,6 +412,36 @@ void hb_mx_crypto_read_sync(struct hb_mx_crypto *cr, const cJSON *root)
 
 /* ---- room events: Megolm ---- */
 
+/*
+ * Whether the event may be read as this message index of the session:
+ * the first event read with it, or that same event again (a sync batch
+ * replayed after a crash, a held message tried again). Another event id
+ * with an index already read is a copy of an old message sent anew, by
+ * the homeserver or the sender's account, and must not be answered
+ * again (as matrix-nio and matrix-js-sdk refuse it). The index is
+ * remembered, and saved before the batch's sync token (crypto.h).
+ */
+static bool index_fresh(struct hb_mx_crypto *cr, struct inbound *in,
+		uint32_t index, const char *event_id)
+{
+	char event[HB_MX_HASH_HEX];
+	if (!event_id)
+		return true; /* not from a timeline: nothing to tell apart */
+	hb_mx_hash(event, event_id, NULL, NULL);
+	size_t at = seen_find(in, index);
+	if (at < in->n_seen && in->seen[at].index == index) {
+		if (strcmp(in->seen[at].event, event) == 0)
+			return true;
+		hb_log(HB_LOG_WARN, "matrix_e2e_replay", "action=refused index=%lu "
+			"seen=%zu", (unsigned long)index, in->n_seen);
+		return false;
+	}
+	/* out of memory: read, unremembered, rather than lost */
+	if (hb_mx_inbound_seen_add(in, index, event))
+		cr->seen_unsaved = true;
+	return true;
+}
+
 enum hb_mx_decrypt hb_mx_crypto_decrypt(struct hb_mx_crypto *cr,
 		const char *room_id, const cJSON *ev, cJSON **plain)
 {
@@ -413,6 +491,11 @@ enum hb_mx_decrypt hb_mx_crypto_decrypt(struct hb_mx_crypto *cr,
 			olm_inbound_group_session_last_error(in->session));
 		free(text);
 		return HB_MX_DECRYPT_FAILED;
+	}
+	if (!index_fresh(cr, in, index, str(ev, "event_id"))) {
+		memset(text, 0, n);
+		free(text);
+		return HB_MX_DECRYPT_REPLAY;
 	}
 	text[n] = '\0';
 	cJSON *payload = hb_json_parse(text, n, NULL);

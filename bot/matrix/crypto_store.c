@@ -6,14 +6,17 @@
  * ciphertext as the homeserver sent them).
  *
  * It is saved whenever the sessions change (room keys read, a session
- * made or shared, a message encrypted) and always before the sync token
- * that delivered the change is saved (sync.c saves that only after the
- * batch), so a crash replays to-device messages against a state that
- * already has what they brought, and never loses a key.
+ * made or shared, a message encrypted; the message indices read, once a
+ * batch) and always before the sync token that delivered the change is
+ * saved (sync.c saves that only after the batch), so a crash replays
+ * to-device messages against a state that already has what they
+ * brought, never loses a key, and still knows which event each message
+ * index came in.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +139,17 @@ static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr)
 		snprintf(in->sender, sizeof(in->sender), "%s", sender);
 		snprintf(in->sender_key, sizeof(in->sender_key), "%s", skey);
 		snprintf(in->session_id, sizeof(in->session_id), "%s", sid);
+		/* [index, event id hashed]; absent in files saved before
+		 * replays were recognised */
+		const cJSON *h;
+		cJSON_ArrayForEach(h, cJSON_GetArrayItem(it, 5)) {
+			double index = item_num(h, 0);
+			const char *event = item_str(h, 1);
+			if (index < 0 || index > UINT32_MAX || !fits(event, HB_MX_HASH_HEX))
+				continue;
+			if (!hb_mx_inbound_seen_add(in, (uint32_t)index, event))
+				break;
+		}
 	}
 }
 
@@ -315,6 +329,14 @@ static char *serialize(struct hb_mx_crypto *cr)
 			add_str(a, in->sender) && add_str(a, in->sender_key) &&
 			add_str(a, in->session_id) &&
 			add_pickle(a, pickle_inbound(cr, in->session));
+		cJSON *seen = ok ? cJSON_CreateArray() : NULL;
+		ok = seen && cJSON_AddItemToArray(a, seen);
+		for (size_t k = 0; ok && k < in->n_seen; k++) {
+			cJSON *e = cJSON_CreateArray();
+			ok = e && cJSON_AddItemToArray(seen, e) &&
+				add_num(e, (double)in->seen[k].index) &&
+				add_str(e, in->seen[k].event);
+		}
 	}
 	for (size_t i = 0; ok && i < cr->n_outbound; i++) {
 		const struct outbound *o = &cr->outbound[i];
@@ -359,12 +381,19 @@ bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
 		hb_log(HB_LOG_ERROR, "matrix_e2e_state", "error=\"cannot save the "
 			"encryption state\" step=%s errno=%d",
 			step, errno);
+	else
+		cr->seen_unsaved = false;
 	if (json) {
 		/* pickles are encrypted, but no copy need linger */
 		memset(json, 0, strlen(json));
 		free(json);
 	}
 	return ok;
+}
+
+bool hb_mx_crypto_save_read(struct hb_mx_crypto *cr)
+{
+	return !cr->seen_unsaved || hb_mx_crypto_save(cr);
 }
 
 void hb_mx_crypto_reset(struct hb_mx_crypto *cr)
@@ -375,7 +404,7 @@ void hb_mx_crypto_reset(struct hb_mx_crypto *cr)
 	cr->peers = NULL;
 	cr->n_peers = 0;
 	for (size_t i = 0; i < cr->n_inbound; i++)
-		hb_mx_olm_inbound_free(cr->inbound[i].session);
+		hb_mx_inbound_clear(&cr->inbound[i]);
 	free(cr->inbound);
 	cr->inbound = NULL;
 	cr->n_inbound = 0;

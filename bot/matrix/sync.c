@@ -152,6 +152,10 @@ static bool decrypt(struct hb_mx_client *c, const char *room_id,
 	case HB_MX_DECRYPT_FAILED:
 		hb_log(HB_LOG_WARN, "matrix_e2e_decrypt", "ok=no reason=undecryptable");
 		return false;
+	case HB_MX_DECRYPT_REPLAY:
+		/* a copy of a message already read (logged): handled, with
+		 * neither an answer nor a resend notice */
+		return false;
 	}
 	return false;
 }
@@ -528,6 +532,11 @@ void hb_mx_sync_batch_done(struct hb_mx_client *c)
 	char *token = c->batch_next;
 	c->batch_next = NULL;
 	hb_mx_sync_clear_batch(c);
+	/* the message indices this batch read, before its token: after a
+	 * crash a copy of one of its messages is still known as a copy. A
+	 * failed save (logged) costs only that. */
+	if (c->crypto)
+		hb_mx_crypto_save_read(c->crypto);
 	if (!token || !hb_mx_sendq_close_batch(c->sendq, token)) {
 		free(token);
 		hb_mx_client_fatal(c, "out of memory");

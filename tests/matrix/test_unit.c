@@ -724,6 +724,61 @@ static void test_crypto_account(void **state)
 	party_remove(&a);
 }
 
+static cJSON *read_json(const char *path)
+{
+	static char data[1 << 20];
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(data, 1, sizeof(data) - 1, f);
+	fclose(f);
+	data[n] = '\0';
+	return parse(data);
+}
+
+static void write_json(const char *path, const cJSON *v)
+{
+	char *text = cJSON_PrintUnformatted(v);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(text);
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	free(text);
+}
+
+/* The message indices kept per inbound session: sorted, the first event
+ * of an index kept, and at the cap the lowest forgotten first. */
+static void test_crypto_seen_cap(void **state)
+{
+	struct inbound in = {0};
+	char ev[HB_MX_HASH_HEX];
+	(void)state;
+	/* backfilled out of order */
+	for (uint32_t i = HB_MX_SEEN_MAX + 10; i-- > 10;) {
+		snprintf(ev, sizeof(ev), "e%u", (unsigned)i);
+		assert_true(hb_mx_inbound_seen_add(&in, i, ev));
+	}
+	assert_int_equal(in.n_seen, HB_MX_SEEN_MAX);
+	assert_true(hb_mx_inbound_seen_add(&in, 10, "other"));
+	assert_int_equal(in.seen[0].index, 10);
+	assert_string_equal(in.seen[0].event, "e10");
+	/* full: older than all kept is not kept */
+	assert_true(hb_mx_inbound_seen_add(&in, 5, "e5"));
+	assert_int_equal(in.seen[0].index, 10);
+	/* a newer one pushes out the lowest */
+	assert_true(hb_mx_inbound_seen_add(&in, 1000, "e1000"));
+	assert_int_equal(in.n_seen, HB_MX_SEEN_MAX);
+	assert_int_equal(in.seen[0].index, 11);
+	assert_int_equal(in.seen[HB_MX_SEEN_MAX - 1].index, 1000);
+	assert_true(hb_mx_inbound_seen_add(&in, 999, "e999"));
+	assert_int_equal(in.seen[0].index, 12);
+	assert_string_equal(in.seen[HB_MX_SEEN_MAX - 2].event, "e999");
+	for (size_t k = 1; k < in.n_seen; k++)
+		assert_true(in.seen[k - 1].index < in.seen[k].index);
+	hb_mx_inbound_clear(&in);
+	assert_null(in.seen);
+}
+
 /* Two parties: A shares a room session with B over Olm, B decrypts A's
  * room messages, and only those from A, in that room. */
 static void test_crypto_roundtrip(void **state)
@@ -828,6 +883,16 @@ static void test_crypto_roundtrip(void **state)
 	assert_string_equal(msg.reply_to, "$q");
 	hb_mx_message_finish(&msg);
 	cJSON_Delete(plain);
+	/* the same event again (a sync batch replayed after a crash) is read
+	 * again; a copy of it under another event id is refused */
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
+		HB_MX_DECRYPT_OK);
+	cJSON_Delete(plain);
+	cJSON *copy = cJSON_Duplicate(ev, true);
+	cJSON_ReplaceItemInObject(copy, "event_id", cJSON_CreateString("$copy"));
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, copy, &plain),
+		HB_MX_DECRYPT_REPLAY);
+	assert_null(plain);
 	/* not in another room, not from another sender */
 	assert_int_equal(hb_mx_crypto_decrypt(b.cr, "!other:example.org", ev,
 		&plain), HB_MX_DECRYPT_NO_KEY);
@@ -835,7 +900,11 @@ static void test_crypto_roundtrip(void **state)
 	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
 		HB_MX_DECRYPT_FAILED);
 	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@a:example.org"));
-	/* B restarted: the room key was saved */
+	/* the index read is saved at the batch's end, once */
+	assert_true(b.cr->seen_unsaved);
+	assert_true(hb_mx_crypto_save_read(b.cr));
+	assert_false(b.cr->seen_unsaved);
+	/* B restarted: the room key was saved, and what it read */
 	party_close(&b);
 	party_open(&b, "@b:example.org", KEY_B);
 	assert_non_null(b.cr);
@@ -843,6 +912,29 @@ static void test_crypto_roundtrip(void **state)
 	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
 		HB_MX_DECRYPT_OK);
 	cJSON_Delete(plain);
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, copy, &plain),
+		HB_MX_DECRYPT_REPLAY);
+	assert_false(b.cr->seen_unsaved);
+	party_close(&b);
+	/* a state saved before indices were kept still loads, and reads */
+	snprintf(buf, sizeof(buf), "%s/matrix-crypto.json", b.dir);
+	cJSON *saved = read_json(buf);
+	cJSON *inb;
+	cJSON_ArrayForEach(inb, cJSON_GetObjectItemCaseSensitive(saved,
+			"inbound")) {
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(inb, 5)), 1);
+		cJSON_DeleteItemFromArray(inb, 5);
+	}
+	write_json(buf, saved);
+	cJSON_Delete(saved);
+	party_open(&b, "@b:example.org", KEY_B);
+	assert_non_null(b.cr);
+	assert_true(hb_mx_crypto_set_device(b.cr, "BDEV"));
+	assert_int_equal(b.cr->n_inbound, 1);
+	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, copy, &plain),
+		HB_MX_DECRYPT_OK);
+	cJSON_Delete(plain);
+	cJSON_Delete(copy);
 	cJSON_Delete(ev);
 	/* the room's rotation period: after two messages, a new session */
 	sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message", "{}");
@@ -918,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_help_without_wording),
 		cmocka_unit_test(test_crypto_account),
 		cmocka_unit_test(test_crypto_roundtrip),
+		cmocka_unit_test(test_crypto_seen_cap),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	hb_engine_destroy(engine);
