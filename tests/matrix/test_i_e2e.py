@@ -374,6 +374,63 @@ def test_undecryptable_message_gets_resend_notice(world):
     assert bot.stop() == 0
 
 
+def test_replayed_copy_of_encrypted_message_not_answered(world):
+    """The raw m.room.encrypted content of an answered question (the same
+    ciphertext, session and message index) sent again as a new event is
+    a replay: the bot reads it, refuses it and says nothing, also after
+    it was killed and restarted; the patient's new questions are still
+    answered."""
+    bot = e2e_bot(world, "e2ereplay")
+    user = patient_user(world, "pat7")
+
+    def replays():
+        return bot.log().count("event=matrix_e2e_replay action=refused")
+
+    async def main():
+        p = Patient(world, user, "PAT7DEV1")
+        await p.login()
+        room = await p.encrypted_dm(bot.user_id)
+        q = await p.ask(room, "what causes night leg cramps?")
+        await p.reply(room, q, bot.user_id)
+        original = [ev for ev in user.events(room) if ev["event_id"] == q][0]
+        assert original["type"] == "m.room.encrypted"
+        assert {"ciphertext", "session_id", "sender_key", "device_id"} \
+            <= original["content"].keys()
+
+        async def replayed(before):
+            # the same content under a new event id, through the plain
+            # client-server API, as the homeserver or a stolen token could
+            copy = user.send(room, original["content"],
+                             event_type="m.room.encrypted")
+            assert copy != q
+            wait_until(lambda: replays() > before, 30,
+                       what="the bot to refuse the copy")
+            # a question after it is answered: the copy, read before it,
+            # got nothing, neither an answer nor a resend notice
+            fresh = await p.ask(room, "how can I prevent night leg cramps?")
+            r = await p.reply(room, fresh, bot.user_id)
+            assert "prevent" in r.body
+            assert not raw_replies(user, room, copy, bot.user_id)
+            assert len(raw_replies(user, room, q, bot.user_id)) == 1
+            return fresh
+
+        f1 = await replayed(0)
+        # killed, so nothing is saved on the way out: what it read is on
+        # disk already, and a new copy is still a copy
+        bot.stop(signal.SIGKILL)
+        bot.start().wait_synced()
+        f2 = await replayed(0)
+        assert replays() == 1  # a replayed sync batch is no copy
+        for ev in (q, f1, f2):
+            assert len(raw_replies(user, room, ev, bot.user_id)) == 1, ev
+        await p.close()
+    asyncio.run(main())
+    log = bot.log(since_start=False)
+    assert "reason=undecryptable" not in log
+    assert "event=matrix_e2e_held" not in log
+    assert bot.stop() == 0
+
+
 def test_keys_stay_out_of_logs(world):
     for b in [b for b in __import__("conftest").ALL_BOTS
               if "encryption" in b.config_data["matrix"]]:
