@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +91,21 @@ static const char *item_str(const cJSON *arr, int i)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A number of the state (times in ms, counts), or -1 when missing or
+ * beyond what a double holds exactly: a damaged or edited file must not
+ * make the casts below undefined (1e300 as long long). */
 static double item_num(const cJSON *arr, int i)
 {
 	const cJSON *v = cJSON_GetArrayItem(arr, i);
-	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+	return cJSON_IsNumber(v) && v->valuedouble >= -9007199254740991.0 &&
+		v->valuedouble <= 9007199254740991.0 ? v->valuedouble : -1;
+}
+
+/* the same for a long (32 bits on some targets) */
+static long item_long(const cJSON *arr, int i)
+{
+	double d = item_num(arr, i);
+	return d >= (double)LONG_MIN && d <= (double)LONG_MAX ? (long)d : -1;
 }
 
 static bool fits(const char *s, size_t n)
@@ -172,7 +184,7 @@ static void load_outbound(struct hb_mx_crypto *cr, const cJSON *arr)
 		o = &o[cr->n_outbound++];
 		*o = (struct outbound){ .session = s,
 			.created_ms = (long long)item_num(it, 2),
-			.msgs = (long)item_num(it, 3) };
+			.msgs = item_long(it, 3) };
 		snprintf(o->room, sizeof(o->room), "%s", room);
 		const cJSON *h;
 		cJSON_ArrayForEach(h, cJSON_GetArrayItem(it, 4)) {
@@ -202,7 +214,7 @@ static void load_rooms(struct hb_mx_crypto *cr, const cJSON *arr)
 		r = &r[cr->n_rooms++];
 		/* device lists may have changed while the bot was away */
 		*r = (struct e2e_room){ .rotation_ms = (long long)item_num(it, 1),
-			.rotation_msgs = (long)item_num(it, 2), .dirty = true };
+			.rotation_msgs = item_long(it, 2), .dirty = true };
 		snprintf(r->room, sizeof(r->room), "%s", room);
 	}
 }

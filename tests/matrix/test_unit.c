@@ -982,6 +982,52 @@ static void test_crypto_roundtrip(void **state)
 	party_remove(&b);
 }
 
+/* A state file whose numbers are out of range (damaged or edited by
+ * hand) loads, with those numbers as if missing: found by the
+ * matrix-crypto fuzz target, where 1e300 cast to long long was undefined
+ * behaviour. */
+static void test_crypto_state_numbers(void **state)
+{
+	struct party a = {0};
+	char path[700];
+	(void)state;
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	cJSON *enc = parse("{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+		"\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}");
+	hb_mx_crypto_room_event(a.cr, "!room:example.org", enc);
+	cJSON_Delete(enc);
+	assert_true(hb_mx_crypto_save(a.cr));
+	party_close(&a);
+	snprintf(path, sizeof(path), "%s/matrix-crypto.json", a.dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	cJSON *root = parse(buf);
+	cJSON *room = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root,
+		"rooms"), 0);
+	assert_non_null(room);
+	cJSON_ReplaceItemInArray(room, 1, cJSON_CreateNumber(1e300));
+	cJSON_ReplaceItemInArray(room, 2, cJSON_CreateNumber(-1e300));
+	char *text = cJSON_PrintUnformatted(root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	cJSON_Delete(root);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_int_equal(a.cr->n_rooms, 1);
+	assert_true(a.cr->rooms[0].rotation_ms == -1);
+	assert_true(a.cr->rooms[0].rotation_msgs == -1);
+	assert_true(hb_mx_crypto_room_encrypted(a.cr, "!room:example.org"));
+	party_remove(&a);
+}
+
 int main(void)
 {
 	struct hb_engine_options opts = {
@@ -1010,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_help_without_wording),
 		cmocka_unit_test(test_crypto_account),
 		cmocka_unit_test(test_crypto_roundtrip),
+		cmocka_unit_test(test_crypto_state_numbers),
 		cmocka_unit_test(test_crypto_seen_cap),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
