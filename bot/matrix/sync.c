@@ -161,18 +161,13 @@ static bool decrypt(struct hb_mx_client *c, const char *room_id,
 }
 
 /* An answer task for ev in the list, when ev is a message to consider. */
-static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
-		size_t *n, size_t *cap, const char *room_id, const cJSON *ev)
+/* A task for an event in the clear, or decrypted already (`encrypted`):
+ * what it decrypted to is never decrypted again, so an encrypted event
+ * wrapped in another is nothing to answer, as it is in the sync path. */
+static bool plain_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
+		size_t *n, size_t *cap, const char *room_id, const cJSON *ev,
+		bool encrypted)
 {
-	cJSON *plain = NULL;
-	bool encrypted = false;
-	if (c->crypto && is_type(ev, "m.room.encrypted")) {
-		bool oom = false;
-		if (!decrypt(c, room_id, ev, &plain, &oom))
-			return !oom;
-		ev = plain;
-		encrypted = true;
-	}
 	bool ok = true;
 	struct hb_mx_message msg;
 	enum hb_mx_verdict v = hb_mx_event_inspect(ev, &c->me, &msg);
@@ -194,7 +189,6 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 		if (v != HB_MX_IGNORE_NOT_MESSAGE)
 			hb_log(HB_LOG_DEBUG, "matrix_skip", "reason=%s", hb_mx_verdict_str(v));
 		hb_mx_message_finish(&msg);
-		cJSON_Delete(plain);
 		return ok;
 	}
 	struct hb_mx_task *t = push_task(tasks, n, cap, HB_MX_TASK_ANSWER, room_id);
@@ -216,8 +210,21 @@ static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
 		t->encrypted = encrypted;
 	}
 	hb_mx_message_finish(&msg);
-	cJSON_Delete(plain);
 	return !oom;
+}
+
+static bool message_task(struct hb_mx_client *c, struct hb_mx_task **tasks,
+		size_t *n, size_t *cap, const char *room_id, const cJSON *ev)
+{
+	if (!c->crypto || !is_type(ev, "m.room.encrypted"))
+		return plain_task(c, tasks, n, cap, room_id, ev, false);
+	cJSON *plain = NULL;
+	bool oom = false;
+	if (!decrypt(c, room_id, ev, &plain, &oom))
+		return !oom;
+	bool ok = plain_task(c, tasks, n, cap, room_id, plain, true);
+	cJSON_Delete(plain);
+	return ok;
 }
 
 static bool add_message(struct hb_mx_client *c, const char *room_id,
@@ -407,12 +414,8 @@ static bool held_tasks(struct hb_mx_client *c)
 	while (ok && hb_mx_crypto_pending_next(c->crypto, &room_id, &event_id,
 			&plain)) {
 		if (plain) {
-			size_t before = c->n_tasks;
-			ok = message_task(c, &c->tasks, &c->n_tasks, &c->cap_tasks,
-				room_id, plain);
-			/* message_task takes the event as decrypted already */
-			if (ok && c->n_tasks > before)
-				c->tasks[c->n_tasks - 1].encrypted = true;
+			ok = plain_task(c, &c->tasks, &c->n_tasks, &c->cap_tasks,
+				room_id, plain, true);
 			cJSON_Delete(plain);
 		} else {
 			struct hb_mx_task *t = add_task(c, HB_MX_TASK_E2E_RESEND, room_id);

@@ -344,6 +344,54 @@ def test_message_held_until_its_key_comes(world):
     assert bot.stop() == 0
 
 
+def test_encrypted_event_inside_encrypted_one_not_answered(world):
+    """What a held message decrypts to is read as it is, never decrypted
+    again: an encrypted event wrapped in another (nothing a client sends
+    to be read) is not answered, not held a second time and gets no resend
+    notice, while the real question held beside it is answered."""
+    bot = e2e_bot(world, "e2enest", extra={"undecryptable_timeout": 3})
+    user = patient_user(world, "pat7")
+
+    async def main():
+        p = Patient(world, user, "PAT7DEV1")
+        await p.login()
+        room = await p.encrypted_dm(bot.user_id)
+        q1 = await p.ask(room, "what causes night leg cramps?")
+        await p.reply(room, q1, bot.user_id)
+        # a session whose key the bot gets only later, as in the held test
+        p.nio.olm.create_outbound_group_session(room)
+        session = p.nio.olm.outbound_group_sessions[room]
+        pickle_key = b"k" * 32
+        at_start = session._session.pickle(pickle_key)
+        session.shared = True
+        r = await p.nio.room_send(room, "m.room.encrypted", {
+            "algorithm": MEGOLM, "sender_key": "x" * 43, "device_id": "PAT7DEV1",
+            "session_id": "s" * 43, "ciphertext": "AwgAEnB" + "a" * 80},
+            ignore_unverified_devices=True)
+        assert isinstance(r, RoomSendResponse), r
+        nested = r.event_id
+        q2 = await p.ask(room, "how can I prevent night leg cramps?")
+        wait_until(lambda: bot.log().count("event=matrix_e2e_held reason=no-room-key") >= 2,
+                   30, what="both messages held")
+        session._session = vodozemac.GroupSession.from_pickle(at_start, pickle_key)
+        session.shared = False
+        await p.nio.share_group_session(room, ignore_unverified_devices=True)
+        r2 = await p.reply(room, q2, bot.user_id)
+        assert "prevent" in r2.body
+        await p.close()
+        return room, nested
+    room, nested = asyncio.run(main())
+    wait_until(lambda: bot.log().count("outcome=decrypted") >= 2, 30,
+               what="both held messages decrypted")
+    # past the undecryptable timeout: a second hold would have run out
+    time.sleep(5)
+    assert not raw_replies(user, room, nested, bot.user_id)
+    log = bot.log()
+    assert log.count("event=matrix_e2e_held reason=no-room-key") == 2
+    assert "outcome=timeout" not in log
+    assert bot.stop() == 0
+
+
 def test_undecryptable_message_gets_resend_notice(world):
     """A message whose room key never comes: after the timeout one plain
     notice asks for a resend; nothing else is said about it."""
