@@ -57,6 +57,7 @@ struct inbound {
 	OlmInboundGroupSession *session;
 	struct seen_index *seen;    /* sorted by index, at most HB_MX_SEEN_MAX */
 	size_t n_seen;
+	long long used_ms;          /* made or last decrypted with: pruning */
 };
 
 struct outbound {
@@ -127,6 +128,7 @@ struct hb_mx_crypto {
 	size_t n_pending;
 	long long undecryptable_ms;
 	bool seen_unsaved;  /* message indices read since the last save */
+	long long pruned_ms; /* when unused sessions were last dropped */
 
 	/* crypto_task.c: the upload under way, and what follows it */
 	void (*upload_then)(struct hb_mx_client *c);
@@ -154,6 +156,11 @@ bool hb_mx_crypto_load(struct hb_mx_crypto *cr);
 /* forgets every session, device and held event (not the account) */
 void hb_mx_crypto_reset(struct hb_mx_crypto *cr);
 long long hb_mx_crypto_now_ms(void);
+/* Drops the sessions not used for long (crypto_store.c says which),
+ * keeping any a held event may need; logs the counts. Pointers into
+ * the peers, inbound and outbound arrays do not survive it, nor a save
+ * (which runs it about once an hour). */
+void hb_mx_crypto_prune(struct hb_mx_crypto *cr, long long now);
 bool hb_mx_crypto_random(void *buf, size_t len);
 struct e2e_room *hb_mx_crypto_room(struct hb_mx_crypto *cr, const char *room_id,
 		bool add);
@@ -175,6 +182,9 @@ bool hb_mx_inbound_seen_add(struct inbound *in, uint32_t index,
 OlmOutboundGroupSession *hb_mx_olm_outbound_new(void);
 void hb_mx_olm_outbound_free(OlmOutboundGroupSession *s);
 void hb_mx_outbound_clear(struct outbound *o);
+/* past the room's rotation: replaced before its next message */
+bool hb_mx_outbound_expired(const struct outbound *o,
+		const struct e2e_room *r, long long now);
 struct outbound *hb_mx_crypto_outbound(struct hb_mx_crypto *cr,
 		const char *room_id);
 bool hb_mx_crypto_peer_add(struct hb_mx_crypto *cr, const char *curve,

@@ -301,7 +301,7 @@ static bool add_room_key(struct hb_mx_crypto *cr, const char *sender,
 	}
 	cr->inbound = in;
 	in = &in[cr->n_inbound++];
-	*in = (struct inbound){ .session = s };
+	*in = (struct inbound){ .session = s, .used_ms = hb_mx_crypto_now_ms() };
 	snprintf(in->room, sizeof(in->room), "%s", room);
 	hb_mx_hash(in->sender, sender, NULL, NULL);
 	snprintf(in->sender_key, sizeof(in->sender_key), "%s", sender_key);
@@ -497,6 +497,9 @@ enum hb_mx_decrypt hb_mx_crypto_decrypt(struct hb_mx_crypto *cr,
 		free(text);
 		return HB_MX_DECRYPT_REPLAY;
 	}
+	/* in use: not pruned (saved with the next save; a crash before it
+	 * only leaves the session looking older than it is) */
+	in->used_ms = hb_mx_crypto_now_ms();
 	text[n] = '\0';
 	cJSON *payload = hb_json_parse(text, n, NULL);
 	memset(text, 0, n);
@@ -551,17 +554,18 @@ struct outbound *hb_mx_crypto_outbound(struct hb_mx_crypto *cr,
 	return NULL;
 }
 
-static bool expired(const struct outbound *o, const struct e2e_room *r)
+bool hb_mx_outbound_expired(const struct outbound *o,
+		const struct e2e_room *r, long long now)
 {
-	return o->msgs >= r->rotation_msgs ||
-		hb_mx_crypto_now_ms() - o->created_ms >= r->rotation_ms;
+	return o->msgs >= r->rotation_msgs || now - o->created_ms >= r->rotation_ms;
 }
 
 bool hb_mx_crypto_share_due(struct hb_mx_crypto *cr, const char *room_id)
 {
 	struct e2e_room *r = hb_mx_crypto_room(cr, room_id, true);
 	struct outbound *o = hb_mx_crypto_outbound(cr, room_id);
-	return !r || !o || r->dirty || r->rotate || expired(o, r);
+	return !r || !o || r->dirty || r->rotate ||
+		hb_mx_outbound_expired(o, r, hb_mx_crypto_now_ms());
 }
 
 /* A new outbound session for the room, replacing the old one. */
@@ -671,11 +675,16 @@ char *hb_mx_crypto_encrypt(struct hb_mx_crypto *cr, const char *room_id,
 		olm_error();
 	memset(plain, 0, len);
 	free(plain);
+	if (!ok)
+		hb_log(HB_LOG_WARN, "matrix_e2e_encrypt", "ok=no olm=%s",
+			olm_outbound_group_session_last_error(o->session));
 	if (ok) {
 		msg[ml] = sid[il] = '\0';
 		o->msgs++;
 		/* the message index moved on: saved before the message leaves,
-		 * or a crash would reuse it for another message */
+		 * or a crash would reuse it for another message (the save may
+		 * prune: o is not used after it; a failed save is logged) */
+		o = NULL;
 		ok = hb_mx_crypto_save(cr);
 	}
 	if (ok) {
@@ -691,9 +700,6 @@ char *hb_mx_crypto_encrypt(struct hb_mx_crypto *cr, const char *room_id,
 			out = cJSON_PrintUnformatted(enc);
 		}
 		cJSON_Delete(enc);
-	} else {
-		hb_log(HB_LOG_WARN, "matrix_e2e_encrypt", "ok=no olm=%s",
-			olm_outbound_group_session_last_error(o->session));
 	}
 	cJSON_Delete(rel);
 	free(msg);

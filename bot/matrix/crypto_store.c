@@ -33,6 +33,37 @@
 
 #define MAX_FILE_BYTES (64 * 1024 * 1024)
 
+/*
+ * Pruning: the state keeps what is in use, not every session ever made,
+ * so the file (re-pickled and written whole on every save) and each save
+ * stay bounded by the people writing now rather than growing with time.
+ *
+ * Inbound Megolm sessions not decrypted with for 30 days go: senders
+ * make a new one at least weekly (Element, matrix-js-sdk and the rust
+ * SDK rotate after a week or 100 messages, checked before each send), so
+ * a month unused means the sender moved on. A message that still comes
+ * under a pruned session is held like one whose key has not come, and
+ * gets the "please resend" notice after undecryptable_timeout; its
+ * resend comes under a new session, with its key.
+ *
+ * Olm sessions with other devices not used for 90 days go, except each
+ * device's newest, kept for a year: clients do not rotate Olm sessions,
+ * so a patient back after months sends the key of their next Megolm
+ * session over the one they have, and the bot must still be able to
+ * read it (it does not ask for new sessions, "unwedging"). Older
+ * sessions of a device only pile up.
+ *
+ * Outbound sessions past their room's rotation go: the next message
+ * makes a new one anyway (not the room whose share is under way).
+ *
+ * At load, then before a save at most once an hour: pruning looks at
+ * every session, and nothing goes stale within an hour that matters.
+ */
+#define INBOUND_UNUSED_MS (30LL * 24 * 3600 * 1000)
+#define PEER_UNUSED_MS (90LL * 24 * 3600 * 1000)
+#define PEER_NEWEST_UNUSED_MS (365LL * 24 * 3600 * 1000)
+#define PRUNE_EVERY_MS (3600LL * 1000)
+
 /* ---- pickles ---- */
 
 #define PICKLE_FNS(NAME, TYPE, LEN, PICKLE, UNPICKLE, NEW, FREE, ERR) \
@@ -113,7 +144,8 @@ static bool fits(const char *s, size_t n)
 	return s && strlen(s) < n;
 }
 
-static void load_peers(struct hb_mx_crypto *cr, const cJSON *arr)
+static void load_peers(struct hb_mx_crypto *cr, const cJSON *arr,
+		long long now)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
@@ -121,14 +153,19 @@ static void load_peers(struct hb_mx_crypto *cr, const cJSON *arr)
 		OlmSession *s;
 		if (!fits(curve, HB_MX_KEY_LEN) || !p || !(s = unpickle_session(cr, p)))
 			continue;
-		if (!hb_mx_crypto_peer_add(cr, curve, s))
+		if (!hb_mx_crypto_peer_add(cr, curve, s)) {
 			hb_mx_olm_session_free(s);
-		else
-			cr->peers[cr->n_peers - 1].used_ms = (long long)item_num(it, 2);
+			continue;
+		}
+		/* a time missing or damaged counts as now: pruned only
+		 * after it went unused for the whole period from here */
+		double used = item_num(it, 2);
+		cr->peers[cr->n_peers - 1].used_ms = used >= 0 ? (long long)used : now;
 	}
 }
 
-static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr)
+static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr,
+		long long now)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
@@ -147,7 +184,11 @@ static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr)
 		}
 		cr->inbound = in;
 		in = &in[cr->n_inbound++];
-		*in = (struct inbound){ .session = s };
+		/* when it was last used; files saved before pruning have
+		 * none: now, so their sessions get the full period */
+		double used = item_num(it, 6);
+		*in = (struct inbound){ .session = s,
+			.used_ms = used >= 0 ? (long long)used : now };
 		snprintf(in->room, sizeof(in->room), "%s", room);
 		snprintf(in->sender, sizeof(in->sender), "%s", sender);
 		snprintf(in->sender_key, sizeof(in->sender_key), "%s", skey);
@@ -281,11 +322,15 @@ bool hb_mx_crypto_load(struct hb_mx_crypto *cr)
 			(cr->device_id = strdup(device)) != NULL)) {
 		cr->device_keys_uploaded = cJSON_IsTrue(
 			cJSON_GetObjectItemCaseSensitive(root, "uploaded"));
-		load_peers(cr, cJSON_GetObjectItemCaseSensitive(root, "peers"));
-		load_inbound(cr, cJSON_GetObjectItemCaseSensitive(root, "inbound"));
+		long long now = hb_mx_crypto_now_ms();
+		load_peers(cr, cJSON_GetObjectItemCaseSensitive(root, "peers"), now);
+		load_inbound(cr, cJSON_GetObjectItemCaseSensitive(root, "inbound"),
+			now);
 		load_outbound(cr, cJSON_GetObjectItemCaseSensitive(root, "outbound"));
 		load_rooms(cr, cJSON_GetObjectItemCaseSensitive(root, "rooms"));
 		load_pending(cr, cJSON_GetObjectItemCaseSensitive(root, "pending"));
+		/* the held events are in: what they need is kept */
+		hb_mx_crypto_prune(cr, now);
 		hb_log(HB_LOG_INFO, "matrix_e2e_state", "peers=%zu inbound=%zu "
 			"outbound=%zu rooms=%zu held=%zu", cr->n_peers, cr->n_inbound,
 			cr->n_outbound, cr->n_rooms, cr->n_pending);
@@ -355,6 +400,8 @@ static char *serialize(struct hb_mx_crypto *cr)
 				add_num(e, (double)in->seen[k].index) &&
 				add_str(e, in->seen[k].event);
 		}
+		/* last: files without it still load (as used now) */
+		ok = ok && add_num(a, (double)in->used_ms);
 	}
 	for (size_t i = 0; ok && i < cr->n_outbound; i++) {
 		const struct outbound *o = &cr->outbound[i];
@@ -391,6 +438,9 @@ bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
 {
 	if (!cr->account || !cr->device_id)
 		return true; /* nothing made yet */
+	long long now = hb_mx_crypto_now_ms();
+	if (now - cr->pruned_ms >= PRUNE_EVERY_MS || now < cr->pruned_ms)
+		hb_mx_crypto_prune(cr, now);
 	char *json = serialize(cr);
 	const char *step = "serialize";
 	bool ok = json && hb_mx_write_atomic(cr->path, cr->tmp_path, cr->dir,
@@ -412,6 +462,147 @@ bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
 bool hb_mx_crypto_save_read(struct hb_mx_crypto *cr)
 {
 	return !cr->seen_unsaved || hb_mx_crypto_save(cr);
+}
+
+/* ---- pruning ---- */
+
+/* the session a held event is encrypted with, as decrypting looks for
+ * it: room (hashed), sender key, session id */
+struct wanted {
+	char room[HB_MX_HASH_HEX];
+	const char *sender_key, *session_id;
+};
+
+static bool held_needs(const struct wanted *w, size_t n,
+		const struct inbound *in)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(w[i].room, in->room) == 0 &&
+				strcmp(w[i].sender_key, in->sender_key) == 0 &&
+				strcmp(w[i].session_id, in->session_id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t prune_inbound(struct hb_mx_crypto *cr, long long now)
+{
+	/* the held events, parsed once: there are few (they time out) */
+	cJSON **evs = cr->n_pending ? calloc(cr->n_pending, sizeof(*evs)) : NULL;
+	struct wanted *w = cr->n_pending ? calloc(cr->n_pending, sizeof(*w)) :
+		NULL;
+	size_t n_w = 0, kept = 0, dropped = 0;
+	if (cr->n_pending && (!evs || !w)) {
+		/* out of memory: keep everything rather than guess */
+		free(evs);
+		free(w);
+		return 0;
+	}
+	for (size_t i = 0; i < cr->n_pending; i++) {
+		const struct pending *p = &cr->pending[i];
+		evs[i] = hb_json_parse(p->event, strlen(p->event), NULL);
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(evs[i],
+			"content");
+		const char *skey = str_of(content, "sender_key");
+		const char *sid = str_of(content, "session_id");
+		if (!skey || !sid)
+			continue;
+		hb_mx_hash(w[n_w].room, p->room_id, NULL, NULL);
+		w[n_w].sender_key = skey;
+		w[n_w].session_id = sid;
+		n_w++;
+	}
+	for (size_t i = 0; i < cr->n_inbound; i++) {
+		struct inbound *in = &cr->inbound[i];
+		if (now - in->used_ms >= INBOUND_UNUSED_MS &&
+				!held_needs(w, n_w, in)) {
+			hb_mx_inbound_clear(in);
+			dropped++;
+			continue;
+		}
+		cr->inbound[kept++] = *in;
+	}
+	cr->n_inbound = kept;
+	for (size_t i = 0; i < cr->n_pending; i++)
+		cJSON_Delete(evs[i]);
+	free(evs);
+	free(w);
+	return dropped;
+}
+
+/* whether another session with the same device was used later */
+static bool newer_peer(const struct hb_mx_crypto *cr, size_t i)
+{
+	const struct olm_peer *p = &cr->peers[i];
+	for (size_t k = 0; k < cr->n_peers; k++) {
+		const struct olm_peer *q = &cr->peers[k];
+		/* equal times: the later entry counts as newer, so one of
+		 * them stays */
+		if (k != i && strcmp(q->curve, p->curve) == 0 &&
+				(q->used_ms > p->used_ms ||
+				(q->used_ms == p->used_ms && k > i)))
+			return true;
+	}
+	return false;
+}
+
+static size_t prune_peers(struct hb_mx_crypto *cr, long long now)
+{
+	size_t kept = 0, dropped = 0;
+	for (size_t i = 0; i < cr->n_peers; i++) {
+		long long idle = now - cr->peers[i].used_ms;
+		/* the search for a newer session only for the few that are
+		 * old enough to go */
+		bool drop = idle >= PEER_NEWEST_UNUSED_MS ||
+			(idle >= PEER_UNUSED_MS && newer_peer(cr, i));
+		if (drop) {
+			hb_mx_olm_session_free(cr->peers[i].session);
+			dropped++;
+			continue;
+		}
+		cr->peers[kept++] = cr->peers[i];
+	}
+	cr->n_peers = kept;
+	return dropped;
+}
+
+static size_t prune_outbound(struct hb_mx_crypto *cr, long long now)
+{
+	char sharing[HB_MX_HASH_HEX] = "";
+	size_t kept = 0, dropped = 0;
+	if (cr->share.room_id)
+		hb_mx_hash(sharing, cr->share.room_id, NULL, NULL);
+	for (size_t i = 0; i < cr->n_outbound; i++) {
+		struct outbound *o = &cr->outbound[i];
+		const struct e2e_room *r = NULL;
+		for (size_t k = 0; k < cr->n_rooms && !r; k++) {
+			if (strcmp(cr->rooms[k].room, o->room) == 0)
+				r = &cr->rooms[k];
+		}
+		/* without its room's settings it is not known to be past
+		 * them: kept (there is one per room at most) */
+		if (r && o->session && strcmp(o->room, sharing) != 0 &&
+				hb_mx_outbound_expired(o, r, now)) {
+			hb_mx_outbound_clear(o);
+			dropped++;
+			continue;
+		}
+		cr->outbound[kept++] = *o;
+	}
+	cr->n_outbound = kept;
+	return dropped;
+}
+
+void hb_mx_crypto_prune(struct hb_mx_crypto *cr, long long now)
+{
+	cr->pruned_ms = now;
+	size_t inbound = prune_inbound(cr, now);
+	size_t peers = prune_peers(cr, now);
+	size_t outbound = prune_outbound(cr, now);
+	if (inbound || peers || outbound)
+		hb_log(HB_LOG_INFO, "matrix_e2e_prune", "inbound=%zu peers=%zu "
+			"outbound=%zu left_inbound=%zu left_peers=%zu", inbound, peers,
+			outbound, cr->n_inbound, cr->n_peers);
 }
 
 void hb_mx_crypto_reset(struct hb_mx_crypto *cr)

@@ -872,8 +872,12 @@ static void test_crypto_roundtrip(void **state)
 	free(sealed);
 	cJSON *ev = parse(buf);
 	cJSON *plain = NULL;
+	/* a session decrypted with is in use: its time moves (pruning) */
+	assert_true(b.cr->inbound[0].used_ms > 0);
+	b.cr->inbound[0].used_ms = 1;
 	assert_int_equal(hb_mx_crypto_decrypt(b.cr, room, ev, &plain),
 		HB_MX_DECRYPT_OK);
+	assert_true(b.cr->inbound[0].used_ms > 1);
 	struct hb_mx_message msg;
 	struct hb_mx_identity bme = { .user_id = "@b:example.org",
 		.prefix = "!health" };
@@ -922,7 +926,10 @@ static void test_crypto_roundtrip(void **state)
 	cJSON *inb;
 	cJSON_ArrayForEach(inb, cJSON_GetObjectItemCaseSensitive(saved,
 			"inbound")) {
+		assert_int_equal(cJSON_GetArraySize(inb), 7);
 		assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(inb, 5)), 1);
+		/* nor the time it was last used (pruning) */
+		cJSON_DeleteItemFromArray(inb, 6);
 		cJSON_DeleteItemFromArray(inb, 5);
 	}
 	write_json(buf, saved);
@@ -1028,6 +1035,274 @@ static void test_crypto_state_numbers(void **state)
 	party_remove(&a);
 }
 
+/* ---- pruning (crypto_store.c) ---- */
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+/* A real inbound Megolm session in room_id from sender, last used at
+ * used_ms; its session id in sid. */
+static struct inbound *add_inbound(struct hb_mx_crypto *cr,
+		const char *room_id, const char *sender, const char *sender_key,
+		long long used_ms, char sid[HB_MX_KEY_LEN])
+{
+	unsigned char rnd[256];
+	char key[512];
+	OlmOutboundGroupSession *o = hb_mx_olm_outbound_new();
+	size_t rl = olm_init_outbound_group_session_random_length(o);
+	assert_true(rl <= sizeof(rnd) && hb_mx_crypto_random(rnd, rl));
+	assert_true(olm_init_outbound_group_session(o, rnd, rl) != olm_error());
+	size_t kl = olm_outbound_group_session_key_length(o);
+	size_t il = olm_outbound_group_session_id_length(o);
+	assert_true(kl < sizeof(key) && il < HB_MX_KEY_LEN);
+	assert_true(olm_outbound_group_session_key(o, (uint8_t *)key, kl) !=
+		olm_error());
+	assert_true(olm_outbound_group_session_id(o, (uint8_t *)sid, il) !=
+		olm_error());
+	sid[il] = '\0';
+	hb_mx_olm_outbound_free(o);
+	OlmInboundGroupSession *s = hb_mx_olm_inbound_new();
+	assert_true(olm_init_inbound_group_session(s, (uint8_t *)key, kl) !=
+		olm_error());
+	struct inbound *in = realloc(cr->inbound,
+		(cr->n_inbound + 1) * sizeof(*in));
+	assert_non_null(in);
+	cr->inbound = in;
+	in = &in[cr->n_inbound++];
+	*in = (struct inbound){ .session = s, .used_ms = used_ms };
+	hb_mx_hash(in->room, room_id, NULL, NULL);
+	hb_mx_hash(in->sender, sender, NULL, NULL);
+	snprintf(in->sender_key, sizeof(in->sender_key), "%s", sender_key);
+	snprintf(in->session_id, sizeof(in->session_id), "%s", sid);
+	assert_true(hb_mx_inbound_seen_add(in, 0, "e0"));
+	return in;
+}
+
+/* A real Olm session from cr to another device, filed under the device
+ * key curve (a label here), last used at used_ms. */
+static struct party other;
+
+static void add_peer(struct hb_mx_crypto *cr, const char *curve,
+		long long used_ms)
+{
+	unsigned char rnd[256];
+	if (!other.cr) {
+		party_open(&other, "@other:example.org", KEY_B);
+		assert_true(hb_mx_crypto_set_device(other.cr, "ODEV"));
+		other.cr->otk_count = 0;
+		free(hb_mx_crypto_upload_body(other.cr));
+	}
+	char buf[4096];
+	size_t n = olm_account_one_time_keys(other.cr->account, buf,
+		sizeof(buf) - 1);
+	buf[n] = '\0';
+	cJSON *keys = parse(buf);
+	const cJSON *otk = cJSON_GetObjectItemCaseSensitive(keys,
+		"curve25519")->child;
+	OlmSession *s = hb_mx_olm_session_new();
+	size_t rl = olm_create_outbound_session_random_length(s);
+	assert_true(rl <= sizeof(rnd) && hb_mx_crypto_random(rnd, rl));
+	assert_true(olm_create_outbound_session(s, cr->account, other.cr->curve,
+		strlen(other.cr->curve), otk->valuestring, strlen(otk->valuestring),
+		rnd, rl) != olm_error());
+	cJSON_Delete(keys);
+	assert_true(hb_mx_crypto_peer_add(cr, curve, s));
+	cr->peers[cr->n_peers - 1].used_ms = used_ms;
+}
+
+static void other_remove(void)
+{
+	if (other.dir)
+		party_remove(&other);
+	other = (struct party){0};
+}
+
+static bool has_inbound(const struct hb_mx_crypto *cr, const char *sid,
+		const char *room_id)
+{
+	char room[HB_MX_HASH_HEX];
+	hb_mx_hash(room, room_id, NULL, NULL);
+	for (size_t i = 0; i < cr->n_inbound; i++) {
+		if (strcmp(cr->inbound[i].session_id, sid) == 0 &&
+				strcmp(cr->inbound[i].room, room) == 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t peers_of(const struct hb_mx_crypto *cr, const char *curve,
+		long long used_ms)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cr->n_peers; i++)
+		n += strcmp(cr->peers[i].curve, curve) == 0 &&
+			(used_ms < 0 || cr->peers[i].used_ms == used_ms);
+	return n;
+}
+
+/* Sessions unused for long go, at load and before a save at most hourly:
+ * inbound after 30 days unless a held event is encrypted with it (same
+ * room, sender key and session id), Olm sessions after 90 days unless the
+ * device's newest (a year), outbound ones past their room's rotation.
+ * What is left saves and loads back; a session kept for a held event goes
+ * once the event is gone. */
+static void test_crypto_prune(void **state)
+{
+	struct party a = {0};
+	char old[HB_MX_KEY_LEN], recent[HB_MX_KEY_LEN], held[HB_MX_KEY_LEN];
+	char other_room[HB_MX_KEY_LEN], buf[2048];
+	const char *room = "!dm:example.org", *room2 = "!dm2:example.org";
+	const char *skey = "SENDERKEYSENDERKEYSENDERKEYSENDERKEYSENDERK";
+	(void)state;
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	long long now = hb_mx_crypto_now_ms();
+	add_inbound(a.cr, room, "@p:example.org", skey, now - 31 * DAY_MS, old);
+	add_inbound(a.cr, room, "@p:example.org", skey, now - 29 * DAY_MS, recent);
+	add_inbound(a.cr, room, "@p:example.org", skey, now - 40 * DAY_MS, held);
+	/* the held event's session id and sender key, in another room: not
+	 * the session it needs */
+	struct inbound *in = add_inbound(a.cr, room2, "@p:example.org", skey,
+		now - 40 * DAY_MS, other_room);
+	snprintf(in->session_id, sizeof(in->session_id), "%s", held);
+	snprintf(buf, sizeof(buf), "{\"type\":\"m.room.encrypted\",\"sender\":"
+		"\"@p:example.org\",\"event_id\":\"$held\",\"content\":{\"algorithm\":"
+		"\"m.megolm.v1.aes-sha2\",\"sender_key\":\"%s\",\"session_id\":\"%s\","
+		"\"ciphertext\":\"AwgA\"}}", skey, held);
+	cJSON *ev = parse(buf);
+	assert_true(hb_mx_crypto_hold(a.cr, room, ev));
+	cJSON_Delete(ev);
+	/* a device's sessions: an older one goes, its newest stays; a
+	 * device unused for over a year goes altogether */
+	add_peer(a.cr, "DEVICEX", now - 100 * DAY_MS);
+	add_peer(a.cr, "DEVICEX", now - 95 * DAY_MS);
+	add_peer(a.cr, "DEVICEY", now - 400 * DAY_MS);
+	/* and one whose older session is under 90 days keeps both */
+	add_peer(a.cr, "DEVICEZ", now - 80 * DAY_MS);
+	add_peer(a.cr, "DEVICEZ", now - 10 * DAY_MS);
+	/* an outbound session used up (two messages a session), and one
+	 * that is not */
+	cJSON *enc = parse("{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+		"\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\","
+		"\"rotation_period_msgs\":2}}");
+	hb_mx_crypto_room_event(a.cr, room, enc);
+	hb_mx_crypto_room_event(a.cr, room2, enc);
+	cJSON_Delete(enc);
+	assert_true(hb_mx_crypto_new_outbound(a.cr, room, "test"));
+	assert_true(hb_mx_crypto_new_outbound(a.cr, room2, "test"));
+	hb_mx_crypto_outbound(a.cr, room)->msgs = 2;
+	assert_int_equal(a.cr->n_inbound, 4);
+	assert_int_equal(a.cr->n_peers, 5);
+
+	/* within the hour of the last pruning, a save drops nothing */
+	a.cr->pruned_ms = now - 60 * 1000;
+	assert_true(hb_mx_crypto_save(a.cr));
+	assert_int_equal(a.cr->n_inbound, 4);
+	/* an hour on, it does */
+	a.cr->pruned_ms = now - 3601 * 1000;
+	assert_true(hb_mx_crypto_save(a.cr));
+	assert_true(a.cr->pruned_ms >= now);
+	assert_int_equal(a.cr->n_inbound, 2);
+	assert_true(has_inbound(a.cr, recent, room));
+	assert_true(has_inbound(a.cr, held, room));
+	assert_false(has_inbound(a.cr, old, room));
+	assert_false(has_inbound(a.cr, held, room2));
+	assert_int_equal(a.cr->n_peers, 3);
+	assert_int_equal(peers_of(a.cr, "DEVICEX", now - 95 * DAY_MS), 1);
+	assert_int_equal(peers_of(a.cr, "DEVICEX", -1), 1);
+	assert_int_equal(peers_of(a.cr, "DEVICEY", -1), 0);
+	assert_int_equal(peers_of(a.cr, "DEVICEZ", -1), 2);
+	assert_int_equal(a.cr->n_outbound, 1);
+	assert_null(hb_mx_crypto_outbound(a.cr, room));
+	assert_non_null(hb_mx_crypto_outbound(a.cr, room2));
+	assert_true(hb_mx_crypto_share_due(a.cr, room));
+
+	/* what is left saves and loads back, times and all */
+	party_close(&a);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	assert_int_equal(a.cr->n_inbound, 2);
+	assert_int_equal(a.cr->n_peers, 3);
+	assert_int_equal(a.cr->n_outbound, 1);
+	assert_int_equal(a.cr->n_pending, 1);
+	assert_true(has_inbound(a.cr, recent, room));
+	assert_true(has_inbound(a.cr, held, room));
+	for (size_t i = 0; i < a.cr->n_inbound; i++) {
+		if (strcmp(a.cr->inbound[i].session_id, recent) == 0)
+			assert_true(a.cr->inbound[i].used_ms == now - 29 * DAY_MS);
+		assert_int_equal(a.cr->inbound[i].n_seen, 1);
+	}
+	assert_int_equal(peers_of(a.cr, "DEVICEZ", now - 10 * DAY_MS), 1);
+
+	/* the held event is gone (its ciphertext does not open): its
+	 * session goes at the next pruning */
+	char *rid, *eid;
+	cJSON *plain;
+	a.cr->undecryptable_ms = 0;
+	assert_true(hb_mx_crypto_pending_next(a.cr, &rid, &eid, &plain));
+	assert_null(plain);
+	free(rid);
+	free(eid);
+	hb_mx_crypto_prune(a.cr, hb_mx_crypto_now_ms());
+	assert_int_equal(a.cr->n_inbound, 1);
+	assert_true(has_inbound(a.cr, recent, room));
+	/* a month on, the rest of it */
+	hb_mx_crypto_prune(a.cr, now + 2 * DAY_MS);
+	assert_int_equal(a.cr->n_inbound, 0);
+	assert_true(hb_mx_crypto_save(a.cr));
+	party_remove(&a);
+	other_remove();
+}
+
+/* A state saved before sessions had a last-used time loads, its
+ * sessions as used at the load (kept the full period from then), and
+ * saves with the time. */
+static void test_crypto_prune_old_file(void **state)
+{
+	struct party a = {0};
+	char sid[HB_MX_KEY_LEN], path[700];
+	(void)state;
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	long long now = hb_mx_crypto_now_ms();
+	add_inbound(a.cr, "!dm:example.org", "@p:example.org", "K",
+		now - 365 * DAY_MS, sid);
+	add_peer(a.cr, "DEVICEX", now);
+	a.cr->pruned_ms = now;
+	assert_true(hb_mx_crypto_save(a.cr));
+	party_close(&a);
+	snprintf(path, sizeof(path), "%s/matrix-crypto.json", a.dir);
+	cJSON *saved = read_json(path);
+	cJSON *inb = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(saved,
+		"inbound"), 0);
+	assert_int_equal(cJSON_GetArraySize(inb), 7);
+	cJSON_DeleteItemFromArray(inb, 6);
+	/* and a peer whose time is damaged */
+	cJSON *peer = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(saved,
+		"peers"), 0);
+	cJSON_ReplaceItemInArray(peer, 2, cJSON_CreateString("x"));
+	write_json(path, saved);
+	cJSON_Delete(saved);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_int_equal(a.cr->n_inbound, 1);
+	assert_int_equal(a.cr->n_peers, 1);
+	assert_true(a.cr->inbound[0].used_ms >= now);
+	assert_true(a.cr->peers[0].used_ms >= now);
+	assert_string_equal(a.cr->inbound[0].session_id, sid);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	assert_true(hb_mx_crypto_save(a.cr));
+	party_close(&a);
+	saved = read_json(path);
+	inb = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(saved,
+		"inbound"), 0);
+	assert_true(cJSON_IsNumber(cJSON_GetArrayItem(inb, 6)));
+	assert_true(cJSON_GetArrayItem(inb, 6)->valuedouble >= (double)now);
+	cJSON_Delete(saved);
+	party_remove(&a);
+	other_remove();
+}
+
 int main(void)
 {
 	struct hb_engine_options opts = {
@@ -1058,6 +1333,8 @@ int main(void)
 		cmocka_unit_test(test_crypto_roundtrip),
 		cmocka_unit_test(test_crypto_state_numbers),
 		cmocka_unit_test(test_crypto_seen_cap),
+		cmocka_unit_test(test_crypto_prune),
+		cmocka_unit_test(test_crypto_prune_old_file),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	hb_engine_destroy(engine);
