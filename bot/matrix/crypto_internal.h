@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "util.h"
 
@@ -24,10 +25,27 @@ struct hb_mx_client;
 #define MEGOLM_ALGORITHM "m.megolm.v1.aes-sha2"
 #define OLM_ALGORITHM "m.olm.v1.curve25519-aes-sha2"
 
+/*
+ * Each session keeps its last pickle (from the last save, or the file it
+ * was loaded from), and each inbound session its whole entry as last
+ * saved, so a save pickles and prints only what changed since: most
+ * sessions are idle, and re-pickling and re-printing all of them was
+ * nearly all of a save's time (tests/bench/bench_crypto_store.c). Every
+ * libolm call that changes a session must drop them (hb_mx_cache_drop):
+ * a stale pickle would bring back an old ratchet after a restart, and
+ * for an outbound session reuse message indices.
+ */
+static inline void hb_mx_cache_drop(char **cached)
+{
+	free(*cached);
+	*cached = NULL;
+}
+
 struct olm_peer {
 	char curve[HB_MX_KEY_LEN];  /* their identity key */
 	OlmSession *session;
 	long long used_ms;          /* newest session first for sending */
+	char *pickle;               /* NULL when changed since the last */
 };
 
 /* A message index of an inbound session that was read, and the event
@@ -58,6 +76,9 @@ struct inbound {
 	struct seen_index *seen;    /* sorted by index, at most HB_MX_SEEN_MAX */
 	size_t n_seen;
 	long long used_ms;          /* made or last decrypted with: pruning */
+	char *pickle;               /* NULL when changed since the last */
+	char *json;                 /* its entry as last saved, NULL when
+	                             * anything in it changed since */
 };
 
 struct outbound {
@@ -67,6 +88,7 @@ struct outbound {
 	long msgs;                  /* messages encrypted with it */
 	char (*shared)[HB_MX_HASH_HEX]; /* devices holding its key, hashed */
 	size_t n_shared;
+	char *pickle;               /* NULL when changed since the last */
 };
 
 /* an encrypted room and its m.room.encryption settings */

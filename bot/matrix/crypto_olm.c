@@ -66,6 +66,8 @@ void hb_mx_inbound_clear(struct inbound *in)
 {
 	hb_mx_olm_inbound_free(in->session);
 	free(in->seen);
+	free(in->pickle);
+	free(in->json);
 	*in = (struct inbound){0};
 }
 
@@ -89,6 +91,7 @@ bool hb_mx_inbound_seen_add(struct inbound *in, uint32_t index,
 	size_t at = seen_find(in, index);
 	if (at < in->n_seen && in->seen[at].index == index)
 		return true;
+	hb_mx_cache_drop(&in->json);
 	if (in->n_seen >= HB_MX_SEEN_MAX) {
 		/* older than every index kept: not kept either */
 		if (at == 0)
@@ -128,6 +131,7 @@ void hb_mx_outbound_clear(struct outbound *o)
 {
 	hb_mx_olm_outbound_free(o->session);
 	free(o->shared);
+	free(o->pickle);
 	*o = (struct outbound){0};
 }
 
@@ -209,6 +213,8 @@ static char *olm_decrypt_from(struct hb_mx_crypto *cr, const char *sender_key,
 			continue;
 		plain = malloc(max + 1);
 		memcpy(tmp, body, len + 1);
+		if (plain)
+			hb_mx_cache_drop(&p->pickle);
 		size_t n = plain ? olm_decrypt(p->session, (size_t)type, tmp, len,
 			plain, max) : olm_error();
 		if (n == olm_error()) {
@@ -483,6 +489,9 @@ enum hb_mx_decrypt hb_mx_crypto_decrypt(struct hb_mx_crypto *cr,
 	char *text = max != olm_error() ? malloc(max + 1) : NULL;
 	uint32_t index;
 	memcpy(tmp, ct, len + 1);
+	/* it may move its latest ratchet on (and the time changes) */
+	hb_mx_cache_drop(&in->pickle);
+	hb_mx_cache_drop(&in->json);
 	size_t n = text ? olm_group_decrypt(in->session, (uint8_t *)tmp, len,
 		(uint8_t *)text, max, &index) : olm_error();
 	free(tmp);
@@ -620,6 +629,7 @@ cJSON *hb_mx_crypto_olm_encrypt(struct hb_mx_crypto *cr, const char *curve,
 	unsigned char *rnd = malloc(rl ? rl : 1);
 	char *msg = malloc(ml + 1);
 	cJSON *out = NULL;
+	hb_mx_cache_drop(&p->pickle);
 	if (rnd && msg && hb_mx_crypto_random(rnd, rl) &&
 			olm_encrypt(p->session, plaintext, len, rnd, rl, msg, ml) !=
 			olm_error()) {
@@ -669,6 +679,7 @@ char *hb_mx_crypto_encrypt(struct hb_mx_crypto *cr, const char *room_id,
 	size_t il = olm_outbound_group_session_id_length(o->session);
 	char *msg = malloc(ml + 1), *sid = malloc(il + 1);
 	char *out = NULL;
+	hb_mx_cache_drop(&o->pickle);
 	bool ok = msg && sid && olm_group_encrypt(o->session, (uint8_t *)plain,
 		len, (uint8_t *)msg, ml) != olm_error() &&
 		olm_outbound_group_session_id(o->session, (uint8_t *)sid, il) !=

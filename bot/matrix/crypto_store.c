@@ -160,7 +160,11 @@ static void load_peers(struct hb_mx_crypto *cr, const cJSON *arr,
 		/* a time missing or damaged counts as now: pruned only
 		 * after it went unused for the whole period from here */
 		double used = item_num(it, 2);
-		cr->peers[cr->n_peers - 1].used_ms = used >= 0 ? (long long)used : now;
+		struct olm_peer *peer = &cr->peers[cr->n_peers - 1];
+		peer->used_ms = used >= 0 ? (long long)used : now;
+		/* the pickle it was read from is its pickle (NULL without
+		 * memory: made at the save) */
+		peer->pickle = strdup(p);
 	}
 }
 
@@ -188,7 +192,8 @@ static void load_inbound(struct hb_mx_crypto *cr, const cJSON *arr,
 		 * none: now, so their sessions get the full period */
 		double used = item_num(it, 6);
 		*in = (struct inbound){ .session = s,
-			.used_ms = used >= 0 ? (long long)used : now };
+			.used_ms = used >= 0 ? (long long)used : now,
+			.pickle = strdup(p) };
 		snprintf(in->room, sizeof(in->room), "%s", room);
 		snprintf(in->sender, sizeof(in->sender), "%s", sender);
 		snprintf(in->sender_key, sizeof(in->sender_key), "%s", skey);
@@ -225,7 +230,7 @@ static void load_outbound(struct hb_mx_crypto *cr, const cJSON *arr)
 		o = &o[cr->n_outbound++];
 		*o = (struct outbound){ .session = s,
 			.created_ms = (long long)item_num(it, 2),
-			.msgs = item_long(it, 3) };
+			.msgs = item_long(it, 3), .pickle = strdup(p) };
 		snprintf(o->room, sizeof(o->room), "%s", room);
 		const cJSON *h;
 		cJSON_ArrayForEach(h, cJSON_GetArrayItem(it, 4)) {
@@ -353,12 +358,35 @@ static bool add_num(cJSON *arr, double d)
 	return v && cJSON_AddItemToArray(arr, v);
 }
 
-/* Adds the pickle p (freed) to arr; false when it is missing. */
-static bool add_pickle(cJSON *arr, char *p)
+/* Adds a session's pickle to arr: the one kept from the last save
+ * (crypto_internal.h) or, when it changed since, a new one, kept in its
+ * place. False when it cannot be made. */
+#define ADD_PICKLE(arr, cr, NAME, entry) \
+	((entry)->pickle || ((entry)->pickle = pickle_##NAME((cr), \
+		(entry)->session))) && add_str((arr), (entry)->pickle)
+
+/* An inbound session's entry, printed into in->json. */
+static bool inbound_json(struct hb_mx_crypto *cr, struct inbound *in)
 {
-	bool ok = p && add_str(arr, p);
-	free(p);
-	return ok;
+	hb_mx_cache_drop(&in->json);
+	cJSON *a = cJSON_CreateArray();
+	bool ok = a && add_str(a, in->room) && add_str(a, in->sender) &&
+		add_str(a, in->sender_key) && add_str(a, in->session_id) &&
+		ADD_PICKLE(a, cr, inbound, in);
+	cJSON *seen = ok ? cJSON_CreateArray() : NULL;
+	ok = seen && cJSON_AddItemToArray(a, seen);
+	for (size_t k = 0; ok && k < in->n_seen; k++) {
+		cJSON *e = cJSON_CreateArray();
+		ok = e && cJSON_AddItemToArray(seen, e) &&
+			add_num(e, (double)in->seen[k].index) &&
+			add_str(e, in->seen[k].event);
+	}
+	/* last: files without it still load (as used now) */
+	ok = ok && add_num(a, (double)in->used_ms);
+	if (ok)
+		in->json = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return in->json != NULL;
 }
 
 static char *serialize(struct hb_mx_crypto *cr)
@@ -379,35 +407,22 @@ static char *serialize(struct hb_mx_crypto *cr)
 	ok = acc && cJSON_AddStringToObject(root, "olm_account", acc);
 	free(acc);
 	for (size_t i = 0; ok && i < cr->n_peers; i++) {
+		struct olm_peer *p = &cr->peers[i];
 		cJSON *a = cJSON_CreateArray();
-		ok = a && cJSON_AddItemToArray(peers, a) &&
-			add_str(a, cr->peers[i].curve) &&
-			add_pickle(a, pickle_session(cr, cr->peers[i].session)) &&
-			add_num(a, (double)cr->peers[i].used_ms);
+		ok = a && cJSON_AddItemToArray(peers, a) && add_str(a, p->curve) &&
+			ADD_PICKLE(a, cr, session, p) && add_num(a, (double)p->used_ms);
 	}
 	for (size_t i = 0; ok && i < cr->n_inbound; i++) {
-		const struct inbound *in = &cr->inbound[i];
-		cJSON *a = cJSON_CreateArray();
-		ok = a && cJSON_AddItemToArray(inbound, a) && add_str(a, in->room) &&
-			add_str(a, in->sender) && add_str(a, in->sender_key) &&
-			add_str(a, in->session_id) &&
-			add_pickle(a, pickle_inbound(cr, in->session));
-		cJSON *seen = ok ? cJSON_CreateArray() : NULL;
-		ok = seen && cJSON_AddItemToArray(a, seen);
-		for (size_t k = 0; ok && k < in->n_seen; k++) {
-			cJSON *e = cJSON_CreateArray();
-			ok = e && cJSON_AddItemToArray(seen, e) &&
-				add_num(e, (double)in->seen[k].index) &&
-				add_str(e, in->seen[k].event);
-		}
-		/* last: files without it still load (as used now) */
-		ok = ok && add_num(a, (double)in->used_ms);
+		struct inbound *in = &cr->inbound[i];
+		ok = (in->json && in->pickle) || inbound_json(cr, in);
+		cJSON *raw = ok ? cJSON_CreateRaw(in->json) : NULL;
+		ok = raw && cJSON_AddItemToArray(inbound, raw);
 	}
 	for (size_t i = 0; ok && i < cr->n_outbound; i++) {
-		const struct outbound *o = &cr->outbound[i];
+		struct outbound *o = &cr->outbound[i];
 		cJSON *a = cJSON_CreateArray();
 		ok = a && cJSON_AddItemToArray(outbound, a) && add_str(a, o->room) &&
-			add_pickle(a, pickle_outbound(cr, o->session)) &&
+			ADD_PICKLE(a, cr, outbound, o) &&
 			add_num(a, (double)o->created_ms) && add_num(a, (double)o->msgs);
 		cJSON *shared = ok ? cJSON_CreateArray() : NULL;
 		ok = shared && cJSON_AddItemToArray(a, shared);
@@ -452,7 +467,8 @@ bool hb_mx_crypto_save(struct hb_mx_crypto *cr)
 	else
 		cr->seen_unsaved = false;
 	if (json) {
-		/* pickles are encrypted, but no copy need linger */
+		/* pickles are encrypted, but no copy need linger beyond
+		 * the sessions' own */
 		memset(json, 0, strlen(json));
 		free(json);
 	}
@@ -557,6 +573,7 @@ static size_t prune_peers(struct hb_mx_crypto *cr, long long now)
 			(idle >= PEER_UNUSED_MS && newer_peer(cr, i));
 		if (drop) {
 			hb_mx_olm_session_free(cr->peers[i].session);
+			free(cr->peers[i].pickle);
 			dropped++;
 			continue;
 		}
@@ -607,8 +624,10 @@ void hb_mx_crypto_prune(struct hb_mx_crypto *cr, long long now)
 
 void hb_mx_crypto_reset(struct hb_mx_crypto *cr)
 {
-	for (size_t i = 0; i < cr->n_peers; i++)
+	for (size_t i = 0; i < cr->n_peers; i++) {
 		hb_mx_olm_session_free(cr->peers[i].session);
+		free(cr->peers[i].pickle);
+	}
 	free(cr->peers);
 	cr->peers = NULL;
 	cr->n_peers = 0;

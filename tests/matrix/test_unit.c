@@ -1303,6 +1303,155 @@ static void test_crypto_prune_old_file(void **state)
 	other_remove();
 }
 
+/* The message index a room event of ours was encrypted at, read with a
+ * copy of the session's inbound half. */
+static uint32_t index_of(OlmInboundGroupSession *check, const char *sealed)
+{
+	cJSON *c = parse(sealed);
+	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(c, "ciphertext");
+	assert_true(cJSON_IsString(ct));
+	char *tmp = strdup(ct->valuestring);
+	size_t len = strlen(tmp);
+	size_t max = olm_group_decrypt_max_plaintext_length(check,
+		(uint8_t *)tmp, len);
+	assert_true(max != olm_error());
+	uint8_t *out = malloc(max);
+	uint32_t index = 0;
+	snprintf(tmp, len + 1, "%s", ct->valuestring);
+	assert_true(olm_group_decrypt(check, (uint8_t *)tmp, len, out, max,
+		&index) != olm_error());
+	free(out);
+	free(tmp);
+	cJSON_Delete(c);
+	return index;
+}
+
+/* A save pickles only the sessions that changed since the last one (each
+ * keeps its pickle), and every change is saved: an outbound session goes
+ * on from its next message index after a restart, never reusing one. */
+static void test_crypto_pickle_cache(void **state)
+{
+	struct party a = {0};
+	char buf[8192];
+	const char *room = "!dm:example.org";
+	(void)state;
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	cJSON *enc = parse("{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+		"\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}");
+	hb_mx_crypto_room_event(a.cr, room, enc);
+	cJSON_Delete(enc);
+	assert_true(hb_mx_crypto_new_outbound(a.cr, room, "test"));
+	struct outbound *o = hb_mx_crypto_outbound(a.cr, room);
+	/* its key, read by the bot itself (its own messages decrypt) and
+	 * by the test, to tell the message indices */
+	size_t kl = olm_outbound_group_session_key_length(o->session);
+	size_t il = olm_outbound_group_session_id_length(o->session);
+	char key[512], sid[HB_MX_KEY_LEN];
+	assert_true(kl < sizeof(key) && il < sizeof(sid));
+	assert_true(olm_outbound_group_session_key(o->session, (uint8_t *)key,
+		kl) != olm_error());
+	assert_true(olm_outbound_group_session_id(o->session, (uint8_t *)sid,
+		il) != olm_error());
+	sid[il] = '\0';
+	OlmInboundGroupSession *check = hb_mx_olm_inbound_new();
+	assert_true(olm_init_inbound_group_session(check, (uint8_t *)key, kl) !=
+		olm_error());
+	OlmInboundGroupSession *own = hb_mx_olm_inbound_new();
+	assert_true(olm_init_inbound_group_session(own, (uint8_t *)key, kl) !=
+		olm_error());
+	struct inbound *in = realloc(a.cr->inbound, sizeof(*in));
+	assert_non_null(in);
+	a.cr->inbound = in;
+	a.cr->n_inbound = 1;
+	*in = (struct inbound){ .session = own,
+		.used_ms = hb_mx_crypto_now_ms() };
+	hb_mx_hash(in->room, room, NULL, NULL);
+	hb_mx_hash(in->sender, "@a:example.org", NULL, NULL);
+	snprintf(in->sender_key, sizeof(in->sender_key), "%s", a.cr->curve);
+	snprintf(in->session_id, sizeof(in->session_id), "%s", sid);
+	add_peer(a.cr, "DEVICEX", hb_mx_crypto_now_ms());
+
+	/* saved: each session's pickle kept; saved again unchanged, not
+	 * pickled again */
+	assert_true(hb_mx_crypto_save(a.cr));
+	o = hb_mx_crypto_outbound(a.cr, room);
+	assert_non_null(o->pickle);
+	assert_non_null(a.cr->inbound[0].pickle);
+	assert_non_null(a.cr->peers[0].pickle);
+	const char *kept = o->pickle;
+	char *before = strdup(o->pickle);
+	assert_true(hb_mx_crypto_save(a.cr));
+	assert_ptr_equal(hb_mx_crypto_outbound(a.cr, room)->pickle, kept);
+
+	/* a message encrypted: saved with the session's new state */
+	char *sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message",
+		"{\"msgtype\":\"m.text\",\"body\":\"one\"}");
+	assert_non_null(sealed);
+	assert_int_equal(index_of(check, sealed), 0);
+	o = hb_mx_crypto_outbound(a.cr, room);
+	assert_non_null(o->pickle);
+	assert_string_not_equal(o->pickle, before);
+	free(before);
+	/* decrypting may change an inbound session: its pickle goes */
+	snprintf(buf, sizeof(buf), "{\"type\":\"m.room.encrypted\",\"sender\":"
+		"\"@a:example.org\",\"event_id\":\"$one\",\"content\":%s}", sealed);
+	free(sealed);
+	cJSON *ev = parse(buf), *plain = NULL;
+	assert_int_equal(hb_mx_crypto_decrypt(a.cr, room, ev, &plain),
+		HB_MX_DECRYPT_OK);
+	cJSON_Delete(plain);
+	cJSON_Delete(ev);
+	assert_null(a.cr->inbound[0].pickle);
+	/* and an Olm message sent */
+	cJSON *olm = hb_mx_crypto_olm_encrypt(a.cr, "DEVICEX", "{}");
+	assert_non_null(olm);
+	cJSON_Delete(olm);
+	assert_null(a.cr->peers[0].pickle);
+	assert_null(a.cr->inbound[0].json);
+	assert_true(hb_mx_crypto_save_read(a.cr));
+	assert_non_null(a.cr->inbound[0].pickle);
+	assert_non_null(a.cr->inbound[0].json);
+	assert_non_null(a.cr->peers[0].pickle);
+	/* what the kept pickles and entries make is what a save from
+	 * nothing makes (libolm's pickles are deterministic) */
+	snprintf(buf, sizeof(buf), "%s/matrix-crypto.json", a.dir);
+	cJSON *with = read_json(buf);
+	hb_mx_cache_drop(&a.cr->inbound[0].pickle);
+	hb_mx_cache_drop(&a.cr->inbound[0].json);
+	hb_mx_cache_drop(&a.cr->peers[0].pickle);
+	hb_mx_cache_drop(&hb_mx_crypto_outbound(a.cr, room)->pickle);
+	assert_true(hb_mx_crypto_save(a.cr));
+	cJSON *without = read_json(buf);
+	assert_true(cJSON_Compare(with, without, true));
+	cJSON_Delete(with);
+	cJSON_Delete(without);
+
+	/* restarted: the pickles are those read, and the session goes on
+	 * at the next index */
+	party_close(&a);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_non_null(a.cr);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	assert_non_null(hb_mx_crypto_outbound(a.cr, room)->pickle);
+	assert_int_equal(a.cr->n_inbound, 1);
+	assert_int_equal(a.cr->n_peers, 1);
+	sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message",
+		"{\"msgtype\":\"m.text\",\"body\":\"two\"}");
+	assert_non_null(sealed);
+	assert_int_equal(index_of(check, sealed), 1);
+	free(sealed);
+	party_close(&a);
+	party_open(&a, "@a:example.org", KEY_A);
+	assert_true(hb_mx_crypto_set_device(a.cr, "ADEV"));
+	sealed = hb_mx_crypto_encrypt(a.cr, room, "m.room.message", "{}");
+	assert_int_equal(index_of(check, sealed), 2);
+	free(sealed);
+	hb_mx_olm_inbound_free(check);
+	party_remove(&a);
+	other_remove();
+}
+
 int main(void)
 {
 	struct hb_engine_options opts = {
@@ -1335,6 +1484,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_seen_cap),
 		cmocka_unit_test(test_crypto_prune),
 		cmocka_unit_test(test_crypto_prune_old_file),
+		cmocka_unit_test(test_crypto_pickle_cache),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	hb_engine_destroy(engine);
