@@ -350,10 +350,10 @@ def test_encrypted_event_inside_encrypted_one_not_answered(world):
     to be read) is not answered, not held a second time and gets no resend
     notice, while the real question held beside it is answered."""
     bot = e2e_bot(world, "e2enest", extra={"undecryptable_timeout": 3})
-    user = patient_user(world, "pat7")
+    user = patient_user(world, "pat8")
 
     async def main():
-        p = Patient(world, user, "PAT7DEV1")
+        p = Patient(world, user, "PAT8DEV1")
         await p.login()
         room = await p.encrypted_dm(bot.user_id)
         q1 = await p.ask(room, "what causes night leg cramps?")
@@ -365,7 +365,7 @@ def test_encrypted_event_inside_encrypted_one_not_answered(world):
         at_start = session._session.pickle(pickle_key)
         session.shared = True
         r = await p.nio.room_send(room, "m.room.encrypted", {
-            "algorithm": MEGOLM, "sender_key": "x" * 43, "device_id": "PAT7DEV1",
+            "algorithm": MEGOLM, "sender_key": "x" * 43, "device_id": "PAT8DEV1",
             "session_id": "s" * 43, "ciphertext": "AwgAEnB" + "a" * 80},
             ignore_unverified_devices=True)
         assert isinstance(r, RoomSendResponse), r
