@@ -309,6 +309,27 @@ def test_member_leaving_gets_no_later_keys(world):
     assert bot.stop() == 0
 
 
+class LateKey:
+    """A new outbound session of the patient's whose key (from message 0)
+    the bot is not given yet, as when the to-device message is late;
+    deliver() shares it from its start."""
+
+    PICKLE_KEY = b"k" * 32
+
+    def __init__(self, patient, room):
+        self.p, self.room = patient, room
+        patient.nio.olm.create_outbound_group_session(room)
+        self.session = patient.nio.olm.outbound_group_sessions[room]
+        self.at_start = self.session._session.pickle(self.PICKLE_KEY)
+        self.session.shared = True
+
+    async def deliver(self):
+        s = self.session
+        s._session = vodozemac.GroupSession.from_pickle(self.at_start, self.PICKLE_KEY)
+        s.shared = False
+        await self.p.nio.share_group_session(self.room, ignore_unverified_devices=True)
+
+
 def test_message_held_until_its_key_comes(world):
     """The room key travels apart from the message (to-device): a message
     whose key comes later is answered then, and only then."""
@@ -321,21 +342,13 @@ def test_message_held_until_its_key_comes(world):
         room = await p.encrypted_dm(bot.user_id)
         q1 = await p.ask(room, "what causes night leg cramps?")
         await p.reply(room, q1, bot.user_id)
-        # a new session of the patient's, its key (from message 0) not
-        # given to the bot yet, as when the to-device message is late
-        p.nio.olm.create_outbound_group_session(room)
-        session = p.nio.olm.outbound_group_sessions[room]
-        pickle_key = b"k" * 32
-        at_start = session._session.pickle(pickle_key)
-        session.shared = True
+        late = LateKey(p, room)
         q2 = await p.ask(room, "how can I prevent night leg cramps?")
         bot.wait_log(r"event=matrix_e2e_held reason=no-room-key")
         time.sleep(1)
         assert not raw_replies(user, room, q2, bot.user_id)
         # now the key: the held message is answered
-        session._session = vodozemac.GroupSession.from_pickle(at_start, pickle_key)
-        session.shared = False
-        await p.nio.share_group_session(room, ignore_unverified_devices=True)
+        await late.deliver()
         r = await p.reply(room, q2, bot.user_id)
         assert "prevent" in r.body
         await p.close()
@@ -358,12 +371,7 @@ def test_encrypted_event_inside_encrypted_one_not_answered(world):
         room = await p.encrypted_dm(bot.user_id)
         q1 = await p.ask(room, "what causes night leg cramps?")
         await p.reply(room, q1, bot.user_id)
-        # a session whose key the bot gets only later, as in the held test
-        p.nio.olm.create_outbound_group_session(room)
-        session = p.nio.olm.outbound_group_sessions[room]
-        pickle_key = b"k" * 32
-        at_start = session._session.pickle(pickle_key)
-        session.shared = True
+        late = LateKey(p, room)
         r = await p.nio.room_send(room, "m.room.encrypted", {
             "algorithm": MEGOLM, "sender_key": "x" * 43, "device_id": "PAT8DEV1",
             "session_id": "s" * 43, "ciphertext": "AwgAEnB" + "a" * 80},
@@ -373,9 +381,7 @@ def test_encrypted_event_inside_encrypted_one_not_answered(world):
         q2 = await p.ask(room, "how can I prevent night leg cramps?")
         wait_until(lambda: bot.log().count("event=matrix_e2e_held reason=no-room-key") >= 2,
                    30, what="both messages held")
-        session._session = vodozemac.GroupSession.from_pickle(at_start, pickle_key)
-        session.shared = False
-        await p.nio.share_group_session(room, ignore_unverified_devices=True)
+        await late.deliver()
         r2 = await p.reply(room, q2, bot.user_id)
         assert "prevent" in r2.body
         await p.close()
