@@ -180,10 +180,17 @@ char *hb_proto_reply(const struct hb_reply *reply, const char *in_reply_to,
 		add_reply_fields(o, reply));
 }
 
-char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation)
+char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation,
+		const char *emergency, const char *crisis)
 {
 	cJSON *o = frame("greeting", conversation);
-	return finish(o, o && add_reply_fields(o, reply));
+	bool ok = o && add_reply_fields(o, reply);
+	if (ok && (emergency || crisis)) {
+		cJSON *n = cJSON_AddObjectToObject(o, "numbers");
+		ok = n && (!emergency || add_str(n, "emergency", emergency)) &&
+			(!crisis || add_str(n, "crisis", crisis));
+	}
+	return finish(o, ok);
 }
 
 char *hb_proto_typing(const char *in_reply_to, const char *conversation)

@@ -63,7 +63,10 @@ const char *hb_proto_status_code(enum hb_proto_status status);
  */
 char *hb_proto_reply(const struct hb_reply *reply, const char *in_reply_to,
 		const char *conversation);
-char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation);
+/* emergency and crisis (either may be NULL): the numbers the page makes
+ * tel: links of, sent as "numbers" so it need not guess them from text */
+char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation,
+		const char *emergency, const char *crisis);
 char *hb_proto_typing(const char *in_reply_to, const char *conversation);
 /* message NULL: the status' default wording. */
 char *hb_proto_error(enum hb_proto_status status, const char *message,

@@ -300,6 +300,16 @@ void hb_engine_destroy(struct hb_engine *e)
 	free(e);
 }
 
+const char *hb_engine_emergency_number(const struct hb_engine *e)
+{
+	return e->emergency_number;
+}
+
+const char *hb_engine_crisis_number(const struct hb_engine *e)
+{
+	return e->crisis_number;
+}
+
 size_t hb_engine_article_count(const struct hb_engine *e)
 {
 	return e->n_articles;

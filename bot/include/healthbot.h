@@ -143,6 +143,11 @@ HB_EXPORT const char *hb_severity_str(enum hb_severity severity);
 
 /* The greeting a channel shows when a conversation opens. */
 HB_EXPORT bool hb_engine_greeting(const struct hb_engine *engine, struct hb_reply *out);
+/* The numbers escalations tell people to call, as configured (or the
+ * defaults), for channels that present them apart from the text, e.g. as
+ * tel: links. */
+HB_EXPORT const char *hb_engine_emergency_number(const struct hb_engine *engine);
+HB_EXPORT const char *hb_engine_crisis_number(const struct hb_engine *engine);
 /* A channel's own service wording from the data's "replies" (in the
  * engine's locale), e.g. "command_help": the text as written, its
  * placeholders for the caller to fill; NULL when the data has none. */

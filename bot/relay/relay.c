@@ -219,7 +219,9 @@ static void greet(struct relay *r, const char *conversation)
 	struct hb_reply g;
 	if (!hb_engine_greeting(r->app->engine, &g))
 		return;
-	push(r, hb_proto_greeting(&g, conversation), conversation, "");
+	push(r, hb_proto_greeting(&g, conversation,
+		hb_engine_emergency_number(r->app->engine),
+		hb_engine_crisis_number(r->app->engine)), conversation, "");
 	hb_reply_finish(&g);
 }
 

@@ -116,7 +116,9 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 			c->serial);
 		return;
 	}
-	queue(c, hb_proto_greeting(&greeting, NULL));
+	queue(c, hb_proto_greeting(&greeting, NULL,
+		hb_engine_emergency_number(w->app->engine),
+		hb_engine_crisis_number(w->app->engine)));
 	hb_reply_finish(&greeting);
 }
 

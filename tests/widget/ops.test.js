@@ -288,6 +288,10 @@ test('SIGHUP: a broken file keeps the running version; a good one takes effect o
 	assert.match((await c.ask('h3', 'hello')).text, /^Hello again, with freshly reloaded wording/);
 	const alpha = await c.ask('a1', 'what causes alpha syndrome?');
 	assert.strictEqual(alpha.kind, 'answer');
+	/* a page opened after the reload is given the new number to link */
+	const c2 = await connect(`ws://127.0.0.1:${port}/chat`, { origin });
+	assert.deepStrictEqual((await c2.next()).numbers, { emergency: '999', crisis: '988' });
+	c2.close();
 	assert.strictEqual(alpha.source.title, 'Alpha syndrome');
 	assert.match((await c.ask('e1', CHEST)).text, /\b999\b/);
 	assert.strictEqual(c.closed, null, 'the websocket stayed open throughout');

@@ -118,6 +118,9 @@ test('greeting on connect says what the bot can help with', async () => {
 	assert.strictEqual(g.type, 'greeting');
 	assert.ok(g.text.length > 20, 'greeting text');
 	assert.ok(g.html.length > 20, 'greeting html');
+	// the numbers the page makes tel: links of: the configured ones (here
+	// the defaults), not digit runs it has to guess from text
+	assert.deepStrictEqual(g.numbers, { emergency: '911', crisis: '988' });
 	c.close();
 });
 
