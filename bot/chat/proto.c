@@ -172,25 +172,37 @@ static bool add_reply_fields(cJSON *o, const struct hb_reply *r)
 		add_str(src, "updated", r->source.updated);
 }
 
+struct hb_proto_numbers hb_proto_engine_numbers(const struct hb_engine *engine)
+{
+	return (struct hb_proto_numbers){
+		.emergency = hb_engine_emergency_number(engine),
+		.crisis = hb_engine_crisis_number(engine),
+	};
+}
+
+static bool add_numbers(cJSON *o, const struct hb_proto_numbers *n)
+{
+	if (!n || (!n->emergency && !n->crisis))
+		return true;
+	cJSON *obj = cJSON_AddObjectToObject(o, "numbers");
+	return obj && (!n->emergency || add_str(obj, "emergency", n->emergency)) &&
+		(!n->crisis || add_str(obj, "crisis", n->crisis));
+}
+
 char *hb_proto_reply(const struct hb_reply *reply, const char *in_reply_to,
-		const char *conversation)
+		const char *conversation, const struct hb_proto_numbers *numbers)
 {
 	cJSON *o = frame("reply", conversation);
 	return finish(o, o && add_str(o, "in_reply_to", id_or_null(in_reply_to)) &&
-		add_reply_fields(o, reply));
+		add_reply_fields(o, reply) &&
+		(reply->kind != HB_REPLY_ESCALATION || add_numbers(o, numbers)));
 }
 
 char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation,
-		const char *emergency, const char *crisis)
+		const struct hb_proto_numbers *numbers)
 {
 	cJSON *o = frame("greeting", conversation);
-	bool ok = o && add_reply_fields(o, reply);
-	if (ok && (emergency || crisis)) {
-		cJSON *n = cJSON_AddObjectToObject(o, "numbers");
-		ok = n && (!emergency || add_str(n, "emergency", emergency)) &&
-			(!crisis || add_str(n, "crisis", crisis));
-	}
-	return finish(o, ok);
+	return finish(o, o && add_reply_fields(o, reply) && add_numbers(o, numbers));
 }
 
 char *hb_proto_typing(const char *in_reply_to, const char *conversation)

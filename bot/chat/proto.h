@@ -61,12 +61,21 @@ const char *hb_proto_status_code(enum hb_proto_status status);
  * runs out. conversation NULL leaves the key out (widget frames);
  * in_reply_to NULL or "" is sent as null.
  */
+struct hb_engine;
+/* The numbers the page makes tel: links of, sent as "numbers" so that it
+ * need not guess them from digit runs: in every greeting, and in every
+ * escalation (the library may have been reloaded with new ones since the
+ * greeting). NULL sends none. */
+struct hb_proto_numbers {
+	const char *emergency;
+	const char *crisis;
+};
+struct hb_proto_numbers hb_proto_engine_numbers(const struct hb_engine *engine);
+
 char *hb_proto_reply(const struct hb_reply *reply, const char *in_reply_to,
-		const char *conversation);
-/* emergency and crisis (either may be NULL): the numbers the page makes
- * tel: links of, sent as "numbers" so it need not guess them from text */
+		const char *conversation, const struct hb_proto_numbers *numbers);
 char *hb_proto_greeting(const struct hb_reply *reply, const char *conversation,
-		const char *emergency, const char *crisis);
+		const struct hb_proto_numbers *numbers);
 char *hb_proto_typing(const char *in_reply_to, const char *conversation);
 /* message NULL: the status' default wording. */
 char *hb_proto_error(enum hb_proto_status status, const char *message,

@@ -219,9 +219,8 @@ static void greet(struct relay *r, const char *conversation)
 	struct hb_reply g;
 	if (!hb_engine_greeting(r->app->engine, &g))
 		return;
-	push(r, hb_proto_greeting(&g, conversation,
-		hb_engine_emergency_number(r->app->engine),
-		hb_engine_crisis_number(r->app->engine)), conversation, "");
+	struct hb_proto_numbers numbers = hb_proto_engine_numbers(r->app->engine);
+	push(r, hb_proto_greeting(&g, conversation, &numbers), conversation, "");
 	hb_reply_finish(&g);
 }
 
@@ -235,8 +234,9 @@ static void deliver(void *data, const struct hb_reply *rep)
 	struct answering *a = data;
 	const struct hb_proto_msg *m = a->m;
 	push(a->r, hb_proto_typing(m->id, m->conversation), NULL, NULL);
-	push(a->r, hb_proto_reply(rep, m->id, m->conversation), m->conversation,
-		m->id);
+	struct hb_proto_numbers numbers = hb_proto_engine_numbers(a->r->app->engine);
+	push(a->r, hb_proto_reply(rep, m->id, m->conversation, &numbers),
+		m->conversation, m->id);
 }
 
 static void answer(struct relay *r, const struct hb_proto_msg *m,

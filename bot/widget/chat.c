@@ -116,9 +116,8 @@ void hb_widget_conn_open(struct hb_widget *w, struct hb_widget_conn *c,
 			c->serial);
 		return;
 	}
-	queue(c, hb_proto_greeting(&greeting, NULL,
-		hb_engine_emergency_number(w->app->engine),
-		hb_engine_crisis_number(w->app->engine)));
+	struct hb_proto_numbers numbers = hb_proto_engine_numbers(w->app->engine);
+	queue(c, hb_proto_greeting(&greeting, NULL, &numbers));
 	hb_reply_finish(&greeting);
 }
 
@@ -148,7 +147,9 @@ static void deliver(void *data, const struct hb_reply *r)
 {
 	struct answering *a = data;
 	queue(a->c, hb_proto_typing(a->m->id, NULL));
-	queue(a->c, hb_proto_reply(r, a->m->id, NULL));
+	struct hb_proto_numbers numbers =
+		hb_proto_engine_numbers(a->c->w->app->engine);
+	queue(a->c, hb_proto_reply(r, a->m->id, NULL, &numbers));
 }
 
 static void answer(struct hb_widget_conn *c, const struct hb_proto_msg *m)

@@ -293,7 +293,10 @@ test('SIGHUP: a broken file keeps the running version; a good one takes effect o
 	assert.deepStrictEqual((await c2.next()).numbers, { emergency: '999', crisis: '988' });
 	c2.close();
 	assert.strictEqual(alpha.source.title, 'Alpha syndrome');
-	assert.match((await c.ask('e1', CHEST)).text, /\b999\b/);
+	const e1 = await c.ask('e1', CHEST);
+	assert.match(e1.text, /\b999\b/);
+	/* the page open across the reload learns the new number to link */
+	assert.deepStrictEqual(e1.numbers, { emergency: '999', crisis: '988' });
 	assert.strictEqual(c.closed, null, 'the websocket stayed open throughout');
 	const m = (await get(port, '/metrics')).body;
 	assert.strictEqual(metric(m, 'healthbot_reloads_total', { result: 'ok' }), 1);

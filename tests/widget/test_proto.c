@@ -175,7 +175,11 @@ static void test_build(void **state)
 		.text = (char *)"line1\nline2 </script>",
 		.html = (char *)"<p>x &amp; y</p>",
 	};
-	cJSON *o = parsed(hb_proto_reply(&r, "m1", NULL));
+	const struct hb_proto_numbers numbers = { .emergency = "112",
+		.crisis = "116 123" };
+	/* routine replies leave the numbers out */
+	cJSON *o = parsed(hb_proto_reply(&r, "m1", NULL, &numbers));
+	assert_null(cJSON_GetObjectItemCaseSensitive(o, "numbers"));
 	assert_string_equal(str(o, "type"), "reply");
 	assert_string_equal(str(o, "in_reply_to"), "m1");
 	assert_string_equal(str(o, "kind"), "answer");
@@ -188,10 +192,27 @@ static void test_build(void **state)
 	cJSON_Delete(o);
 
 	r.source.title = NULL;
-	o = parsed(hb_proto_reply(&r, "", "c1"));
+	o = parsed(hb_proto_reply(&r, "", "c1", NULL));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "in_reply_to")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "source")));
 	assert_string_equal(str(o, "conversation"), "c1");
+	cJSON_Delete(o);
+
+	/* an escalation and a greeting name the numbers to link */
+	r.kind = HB_REPLY_ESCALATION;
+	r.severity = HB_SEVERITY_CRISIS;
+	o = parsed(hb_proto_reply(&r, "m4", NULL, &numbers));
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "numbers");
+	assert_string_equal(str(n, "emergency"), "112");
+	assert_string_equal(str(n, "crisis"), "116 123");
+	cJSON_Delete(o);
+	o = parsed(hb_proto_greeting(&r, NULL, &numbers));
+	assert_string_equal(str(o, "type"), "greeting");
+	n = cJSON_GetObjectItemCaseSensitive(o, "numbers");
+	assert_string_equal(str(n, "emergency"), "112");
+	cJSON_Delete(o);
+	o = parsed(hb_proto_reply(&r, "m5", NULL, NULL));
+	assert_null(cJSON_GetObjectItemCaseSensitive(o, "numbers"));
 	cJSON_Delete(o);
 
 	o = parsed(hb_proto_error(HB_PROTO_RATE_LIMITED, NULL, "m2", NULL));
